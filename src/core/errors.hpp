@@ -1,0 +1,43 @@
+// Error bodies in each client dialect, and the mapping from src/core errors
+// and HTTP statuses to them. The gateway never answers with an error that is
+// not valid JSON in the dialect of the endpoint the client called.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/dialect.hpp"
+#include "core/status.hpp"
+
+namespace llmproxy {
+
+struct ErrorResponse {
+    int status = 500;
+    std::string body;  // JSON, in the client's dialect
+};
+
+// Anthropic error type for an HTTP status: 400 invalid_request_error,
+// 401 authentication_error, 402 billing_error, 403 permission_error,
+// 404 not_found_error, 408/504 timeout_error, 413 request_too_large,
+// 429 rate_limit_error, 529 overloaded_error, other 5xx api_error.
+std::string_view anthropic_error_type(int status);
+
+// OpenAI error type for an HTTP status (invalid_request_error,
+// authentication_error, permission_error, not_found_error,
+// rate_limit_exceeded -> "requests", server_error ...).
+std::string_view openai_error_type(int status);
+
+// {"type":"error","error":{"type":...,"message":...}} or
+// {"error":{"message":...,"type":...,"param":null,"code":...}}.
+// `type` empty means "derive from status".
+std::string error_body(Dialect client, int status, std::string_view message,
+                       std::string_view type = {}, std::string_view code = {});
+
+ErrorResponse error_response(Dialect client, int status, std::string_view message,
+                             std::string_view type = {}, std::string_view code = {});
+
+// Status for a src/core Error (400, 413, 404, 403, 401, 503, 500).
+int http_status_for(const Error& e);
+ErrorResponse error_response(Dialect client, const Error& e);
+
+}  // namespace llmproxy

@@ -1,0 +1,38 @@
+// RapidJSON parsing with explicit size and depth limits. Every JSON document
+// that enters src/core (request bodies, provider responses, SSE payloads,
+// store records) goes through parse_json so the limits hold everywhere.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+#include "core/status.hpp"
+
+namespace llmproxy {
+
+struct JsonLimits {
+    std::size_t max_bytes = 32u * 1024u * 1024u;  // 32 MiB
+    unsigned max_depth = 128;
+};
+
+// Parses `text` into `doc` (which owns copies of all strings). Fails with
+// kTooLarge when over max_bytes or max_depth, kInvalidRequest when malformed
+// ("invalid JSON at offset N: <reason>"). `what` names the document in errors
+// ("request body", "provider response").
+Status parse_json(std::string_view text, const JsonLimits& limits,
+                  rapidjson::Document& doc, std::string_view what = "request body");
+
+// Maximum nesting depth of arrays/objects in `text`, stopping early once it
+// exceeds `cap` (returns cap + 1 then). Strings are skipped correctly.
+unsigned json_nesting_depth(std::string_view text, unsigned cap);
+
+// Serialises a value compactly.
+std::string json_to_string(const rapidjson::Value& v);
+
+// Appends `s` as a JSON string literal (with quotes) to `out`.
+void json_append_string(std::string& out, std::string_view s);
+
+}  // namespace llmproxy

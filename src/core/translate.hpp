@@ -1,0 +1,123 @@
+// The translation facade the nginx glue calls. Requests are parsed once
+// (ParsedRequest), then either passed through (same dialect, model rewritten
+// in place, every other byte kept) or translated to the provider's dialect.
+// Responses and SSE streams are translated back with the ResponseContext the
+// request translation produced (client model name, tool-name map...).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "core/dialect.hpp"
+#include "core/errors.hpp"
+#include "core/json.hpp"
+#include "core/provider_quirks.hpp"
+#include "core/status.hpp"
+
+namespace llmproxy {
+
+// What routing and auth need to know about a request, from one parse.
+struct RequestFacts {
+    std::string model;             // as the client sent it
+    bool stream = false;
+    bool thinking = false;         // Anthropic thinking enabled / OpenAI reasoning_effort
+    bool has_image = false;        // any image part anywhere
+    bool has_web_search = false;   // a web_search server tool is declared
+    std::uint64_t estimated_input_tokens = 0;
+};
+
+class ParsedRequest {
+public:
+    Dialect dialect = Dialect::kAnthropic;
+    std::string_view raw;          // the client's bytes; must outlive this object
+    rapidjson::Document doc;
+    RequestFacts facts;
+};
+
+// Parses and validates the top-level shape (object, "model" a non-empty
+// string, "messages" an array, "stream" a bool if present) and fills facts.
+Status parse_request(Dialect client, std::string_view body, const JsonLimits& limits,
+                     ParsedRequest& out);
+
+// Same-dialect passthrough: `raw` with the top-level "model" value replaced by
+// `model` (JSON-escaped), all other bytes untouched.
+std::string rewrite_model(std::string_view raw, std::string_view model);
+
+// Maps provider tool names (restricted to [a-zA-Z0-9_-]{1,64}) back to the
+// client's originals.
+struct ToolNameMap {
+    std::vector<std::pair<std::string, std::string>> provider_to_client;
+    std::string_view to_client(std::string_view provider_name) const;
+};
+
+struct TranslateOptions {
+    std::string_view target_model;              // provider's model name
+    std::optional<std::uint64_t> max_tokens_cap;
+    ProviderQuirks quirks;
+    bool provider_is_anthropic_native = false;  // keep Anthropic-only header lines
+};
+
+// Everything response translation needs from the request side.
+struct ResponseContext {
+    std::string client_model;      // echoed in responses as "model"
+    bool stream = false;
+    bool include_usage_requested = false;  // OpenAI client asked stream_options.include_usage
+    ToolNameMap tool_names;
+    ProviderQuirks quirks;
+};
+
+struct TranslatedRequest {
+    std::string body;
+    ResponseContext response;
+};
+
+// Translates a parsed request to the provider's dialect. For
+// provider == req.dialect this is rewrite_model plus the max_tokens clamp.
+Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect provider,
+                                            const TranslateOptions& opts);
+
+struct Usage {
+    std::uint64_t input_tokens = 0;           // Anthropic meaning: excludes cache reads/writes
+    std::uint64_t output_tokens = 0;
+    std::uint64_t cache_read_input_tokens = 0;
+    std::uint64_t cache_creation_input_tokens = 0;
+    bool known = false;
+};
+
+// Non-stream response body from the provider (2xx) to the client's dialect.
+Result<std::string> translate_response(Dialect provider, Dialect client, std::string_view body,
+                                       const ResponseContext& ctx, Usage* usage = nullptr);
+
+// Incremental SSE transcoder: feed arbitrary byte slices, get complete events
+// in the client's dialect appended to `out` (each ends with "\n\n").
+class StreamTranscoder {
+public:
+    virtual ~StreamTranscoder() = default;
+    virtual void feed(std::string_view bytes, std::string& out) = 0;
+    // End of upstream input (clean or not): closes open blocks, emits the
+    // final events ([DONE] for OpenAI clients). Idempotent.
+    virtual void finish(std::string& out) = 0;
+    // Emits an error event in the client's dialect and ends the stream
+    // (used when the upstream fails mid-stream). Idempotent with finish().
+    virtual void fail(int status, std::string_view message, std::string& out) = 0;
+    virtual const Usage& usage() const = 0;
+    // True once at least one event has been produced (the response is committed).
+    virtual bool started() const = 0;
+};
+
+std::unique_ptr<StreamTranscoder> make_stream_transcoder(Dialect provider, Dialect client,
+                                                         const ResponseContext& ctx);
+
+// Provider error (non-2xx) to the client's dialect, keeping the provider's
+// message; status mapped (e.g. OpenAI 429 stays 429, Anthropic 529 becomes
+// 503 for OpenAI clients).
+ErrorResponse map_upstream_error(Dialect provider, Dialect client, int status,
+                                 std::string_view body);
+
+}  // namespace llmproxy
