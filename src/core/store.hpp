@@ -44,6 +44,10 @@ struct ProviderRecord {
     std::string api_key_sealed;       // base64(nonce || ciphertext || tag), AES-256-GCM, AAD = name
     std::string api_key_env;          // or: environment variable the worker reads
     std::vector<Header> headers;      // extra headers sent upstream
+    // Optional name of an nginx `upstream {}` block to connect through (for
+    // keepalive pools and load balancing); base_url still gives scheme, Host
+    // header, TLS SNI name and path.
+    std::string upstream;
     std::map<std::string, std::uint64_t> model_max_tokens;
     std::map<std::string, std::string> quirks;  // validated with set_quirk()
     std::int64_t created_at = 0;      // unix seconds
