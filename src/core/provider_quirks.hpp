@@ -34,6 +34,26 @@ struct ProviderQuirks {
     bool send_reasoning_effort = false;
     // Name of the max tokens field: "max_tokens" or "max_completion_tokens".
     std::string max_tokens_field = "max_tokens";
+    // Map Anthropic thinking config to thinking: {"type": "enabled"|"disabled"}
+    // (DeepSeek, GLM).
+    bool send_thinking_object = false;
+    // Map Anthropic thinking config to enable_thinking / thinking_budget
+    // (Qwen / DashScope, some vLLM chat templates).
+    bool send_enable_thinking = false;
+    // Mid-conversation role:"system" messages: keep them as system messages in
+    // place (true; OpenAI itself accepts that) or turn them into user turns
+    // wrapped in <system-reminder> tags (false; vLLM and strict decoders reject
+    // a system message after the first turn).
+    bool inline_system_messages = false;
+    // Most stop sequences the provider accepts (OpenAI: 4); more is an error.
+    unsigned max_stop_sequences = 4;
+    // Forward metadata.user_id as "user".
+    bool send_user = true;
+    // Forward top_k (vLLM, SGLang, OpenRouter accept it; OpenAI does not).
+    bool send_top_k = false;
+    // Map an Anthropic web_search server tool to web_search_options: {}
+    // (OpenAI search models); when false such a tool is refused with a 400.
+    bool web_search_options = false;
 };
 
 struct QuirkInfo {

@@ -1,0 +1,136 @@
+// Small value mappings shared by the translators of both directions:
+// finish_reason <-> stop_reason, usage fields, tool-name sanitising and error
+// types. Everything here is pure and allocation-light.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "core/translate.hpp"
+
+namespace llmproxy {
+
+// ---- finish_reason / stop_reason -------------------------------------------
+
+struct StopMapping {
+    std::string_view stop_reason;  // Anthropic stop_reason ("end_turn", ...)
+    bool is_error = false;         // the provider reported a failure ("error", "network_error")
+};
+
+// OpenAI-dialect finish_reason -> Anthropic stop_reason. `saw_tool_use` turns
+// "stop"/unknown/empty into "tool_use" (some servers say "stop" after tool
+// calls). Known values: stop, eos, eos_token, end_turn -> end_turn; length,
+// max_tokens -> max_tokens; model_context_window_exceeded -> same;
+// tool_calls, function_call, tool_use -> tool_use; content_filter, sensitive,
+// refusal -> refusal; stop_sequence -> stop_sequence; pause_turn -> same;
+// error, network_error -> error. Empty (null / absent) and unknown -> end_turn.
+StopMapping anthropic_stop_reason(std::string_view finish_reason, bool saw_tool_use);
+
+// Anthropic stop_reason -> OpenAI finish_reason: end_turn, stop_sequence,
+// pause_turn -> stop; max_tokens, model_context_window_exceeded, compaction ->
+// length; tool_use -> tool_calls; refusal -> content_filter; unknown -> stop.
+std::string_view openai_finish_reason(std::string_view stop_reason);
+
+// ---- usage -------------------------------------------------------------------
+
+// Raw OpenAI-dialect usage counters as found in a usage object; kept separate
+// so the stream encoder can fill it from a SAX parse without a DOM.
+struct OpenAIUsageFields {
+    std::uint64_t prompt_tokens = 0;
+    std::uint64_t completion_tokens = 0;
+    std::uint64_t cached_tokens = 0;            // prompt_tokens_details.cached_tokens
+    std::uint64_t cache_write_tokens = 0;       // prompt_tokens_details.cache_write_tokens / cache_creation_tokens
+    std::uint64_t cache_hit_tokens = 0;         // DeepSeek prompt_cache_hit_tokens
+    std::uint64_t cache_miss_tokens = 0;        // DeepSeek prompt_cache_miss_tokens
+    std::uint64_t anthropic_cache_read = 0;     // cache_read_input_tokens (some relays)
+    std::uint64_t anthropic_cache_creation = 0; // cache_creation_input_tokens (some relays)
+    std::uint64_t input_tokens = 0;             // input_tokens (Responses-style relays)
+    std::uint64_t output_tokens = 0;            // output_tokens (Responses-style relays)
+    bool has_prompt_tokens = false;
+    bool has_completion_tokens = false;
+    bool has_miss_tokens = false;
+    bool has_input_tokens = false;
+    bool has_output_tokens = false;
+    bool any = false;
+
+    // Records one numeric field by its key; `in_details` is true inside
+    // prompt_tokens_details / input_tokens_details. Unknown keys are ignored.
+    void set(std::string_view key, std::uint64_t value, bool in_details);
+};
+
+// Anthropic-semantics Usage from the raw fields: cache reads from
+// cached_tokens / prompt_cache_hit_tokens / cache_read_input_tokens, cache
+// writes from cache_write_tokens / cache_creation_tokens /
+// cache_creation_input_tokens, input_tokens = prompt_tokens - reads - writes
+// (never negative; prompt_cache_miss_tokens when prompt_tokens is absent).
+Usage usage_from_openai_fields(const OpenAIUsageFields& f);
+
+// The same from a usage JSON object (non-object -> Usage{} with known=false).
+Usage usage_from_openai(const rapidjson::Value& usage);
+
+// Merges the fields present in an Anthropic usage object into `u`
+// (message_start carries input/cache counts, message_delta the output count
+// and, on newer APIs, final input counts).
+void merge_anthropic_usage(const rapidjson::Value& usage, Usage& u);
+
+// Appends an OpenAI usage object: prompt_tokens = input + cache read + cache
+// write, completion_tokens, total_tokens, prompt_tokens_details.cached_tokens
+// (and cache_creation_tokens when non-zero).
+void append_openai_usage(std::string& out, const Usage& u);
+
+// Appends an Anthropic usage object with input_tokens,
+// cache_creation_input_tokens, cache_read_input_tokens and output_tokens.
+void append_anthropic_usage(std::string& out, const Usage& u);
+
+// ---- tool names ----------------------------------------------------------------
+
+// True when `name` already satisfies [a-zA-Z0-9_-]{1,64}.
+bool is_valid_provider_tool_name(std::string_view name);
+
+// Assigns provider-side tool names during one request translation. Valid
+// names are kept; others are rewritten (invalid characters -> '_', cut to 55
+// characters, "_" + 8 hex digits of a hash of the original) and recorded in
+// the ToolNameMap so responses and streams can map them back. The same client
+// name always gets the same provider name, and no two client names share one.
+class ToolNameMapper {
+public:
+    explicit ToolNameMapper(ToolNameMap& map) : map_(map) {}
+    // Returns the provider name for `client_name` (valid until the mapper or
+    // map changes).
+    std::string_view provider_name(std::string_view client_name);
+
+private:
+    bool provider_name_taken(std::string_view name) const;
+    ToolNameMap& map_;
+    std::vector<std::string> kept_;  // valid client names used unchanged
+};
+
+// ---- errors ---------------------------------------------------------------------
+
+// Anthropic error type for an OpenAI-dialect error object's type/code (the
+// code may be an HTTP status such as 502, or a string such as
+// "rate_limit_exceeded"). `status` (0 when unknown) wins when it maps to a
+// specific type.
+std::string_view anthropic_error_type_for_openai_error(int status, std::string_view type,
+                                                       std::string_view code);
+
+// OpenAI error type for an Anthropic error type.
+std::string_view openai_error_type_for_anthropic(std::string_view anthropic_type);
+
+// HTTP status for an Anthropic error type (529 for overloaded_error, 500 for
+// unknown types).
+int http_status_for_anthropic_error_type(std::string_view anthropic_type);
+
+// ---- small helpers ------------------------------------------------------------
+
+// Appends the decimal form of `v` without allocating a temporary.
+void append_uint(std::string& out, std::uint64_t v);
+
+// 64-bit FNV-1a hash (stable ids and tool-name suffixes).
+std::uint64_t fnv1a64(std::string_view s, std::uint64_t seed = 0xcbf29ce484222325ull);
+
+}  // namespace llmproxy

@@ -1,0 +1,160 @@
+// Incremental Server-Sent Events framing (parser and writer helpers), shared
+// by both stream encoders. The parser is fed arbitrary byte slices: a slice may
+// end anywhere (inside a line, a JSON string or a UTF-8 sequence). It handles
+// LF, CRLF and CR line ends, a leading UTF-8 BOM, comment lines, "data:" with
+// or without the space, multi-line data joined with "\n", and a final event
+// that is not followed by a blank line (at finish()).
+//
+// Buffers are members and are reused, so steady-state parsing does not touch
+// the heap once they have grown to the size of the largest event.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace llmproxy {
+
+// One dispatched event. The views point into the parser's buffers and are
+// valid only during the callback.
+struct SseEvent {
+    std::string_view event;  // "event:" field, empty when absent (SSE default "message")
+    std::string_view data;   // all "data:" lines joined with "\n" (no trailing "\n")
+    std::string_view id;     // "id:" field, empty when absent
+};
+
+class SseParser {
+public:
+    // `max_event_bytes` caps one line and one event's joined data; beyond it
+    // the parser stops (overflowed() turns true) instead of growing forever.
+    explicit SseParser(std::size_t max_event_bytes = 32u * 1024u * 1024u)
+        : max_event_bytes_(max_event_bytes) {}
+
+    // Consumes `bytes`, calling on_event(const SseEvent&) for every complete
+    // event. Returns false once the size cap has been exceeded (everything
+    // after that is ignored).
+    template <class OnEvent>
+    bool feed(std::string_view bytes, OnEvent&& on_event);
+
+    // End of input: a partial last line is processed as a line and a pending
+    // event without a terminating blank line is dispatched.
+    template <class OnEvent>
+    bool finish(OnEvent&& on_event);
+
+    bool overflowed() const { return overflowed_; }
+
+    // Forget all state (buffers keep their capacity).
+    void reset();
+
+private:
+    // Processes one complete line (without its terminator). Returns true when
+    // the line was blank and an event is ready to dispatch.
+    bool process_line(std::string_view line);
+    template <class OnEvent>
+    void dispatch(OnEvent& on_event);
+    // Returns the number of leading BOM bytes consumed from `bytes`.
+    std::size_t consume_bom(std::string_view bytes);
+
+    std::size_t max_event_bytes_;
+    std::string line_;   // partial line carried over between feeds
+    std::string data_;   // joined data lines of the current event (with trailing "\n")
+    std::string event_;  // event name of the current event
+    std::string id_;     // last event id
+    unsigned bom_matched_ = 0;   // bytes of the UTF-8 BOM seen at stream start
+    bool bom_done_ = false;
+    bool skip_lf_ = false;       // last line ended with CR: a following LF belongs to it
+    bool has_data_ = false;      // at least one data line in the current event
+    bool overflowed_ = false;
+};
+
+// Appends "event: <name>\ndata: <data>\n\n" (Anthropic style, named events).
+void sse_append_event(std::string& out, std::string_view name, std::string_view data);
+
+// Appends "data: <data>\n\n" (OpenAI style, unnamed events).
+void sse_append_data(std::string& out, std::string_view data);
+
+// ---- implementation of the templates ---------------------------------------
+
+template <class OnEvent>
+bool SseParser::feed(std::string_view bytes, OnEvent&& on_event) {
+    if (overflowed_) return false;
+    if (!bom_done_) {
+        bytes.remove_prefix(consume_bom(bytes));
+        if (!bom_done_) return true;  // all bytes so far were a BOM prefix
+    }
+    std::size_t pos = 0;
+    const std::size_t n = bytes.size();
+    if (skip_lf_ && n > 0) {
+        if (bytes[0] == '\n') pos = 1;
+        skip_lf_ = false;
+    }
+    while (pos < n) {
+        // Find the next line terminator (CR or LF).
+        std::size_t end = pos;
+        while (end < n && bytes[end] != '\n' && bytes[end] != '\r') ++end;
+        if (end == n) {
+            // Incomplete line: keep it for the next feed.
+            if (line_.size() + (n - pos) > max_event_bytes_) {
+                overflowed_ = true;
+                return false;
+            }
+            line_.append(bytes.data() + pos, n - pos);
+            break;
+        }
+        bool ready;
+        if (line_.empty()) {
+            ready = process_line(bytes.substr(pos, end - pos));  // zero-copy fast path
+        } else {
+            if (line_.size() + (end - pos) > max_event_bytes_) {
+                overflowed_ = true;
+                return false;
+            }
+            line_.append(bytes.data() + pos, end - pos);
+            ready = process_line(line_);
+            line_.clear();
+        }
+        if (overflowed_) return false;
+        if (bytes[end] == '\r') {
+            if (end + 1 < n) {
+                if (bytes[end + 1] == '\n') ++end;
+            } else {
+                skip_lf_ = true;
+            }
+        }
+        pos = end + 1;
+        if (ready) dispatch(on_event);
+    }
+    return true;
+}
+
+template <class OnEvent>
+bool SseParser::finish(OnEvent&& on_event) {
+    if (overflowed_) return false;
+    if (!bom_done_) {
+        // Input was only a (partial) BOM: nothing to parse.
+        bom_done_ = true;
+        return true;
+    }
+    if (!line_.empty()) {
+        bool ready = process_line(line_);
+        line_.clear();
+        if (overflowed_) return false;
+        if (ready) dispatch(on_event);
+    }
+    if (has_data_) dispatch(on_event);
+    return true;
+}
+
+template <class OnEvent>
+void SseParser::dispatch(OnEvent& on_event) {
+    if (has_data_) {
+        std::string_view data(data_);
+        data.remove_suffix(1);  // the "\n" appended after the last data line
+        on_event(SseEvent{event_, data, id_});
+    }
+    data_.clear();
+    event_.clear();
+    has_data_ = false;
+}
+
+}  // namespace llmproxy
