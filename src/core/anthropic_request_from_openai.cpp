@@ -1,0 +1,1143 @@
+// OpenAI Chat Completions request -> Anthropic Messages request (OpenAI SDK
+// clients on Anthropic providers). Every OpenAI field is handled on purpose:
+// mapped, rejected with a typed error naming the field, or left out with the
+// reason written next to it. Fields that are not part of the Chat Completions
+// API are not forwarded: they have no Anthropic meaning.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/json.hpp"
+#include "core/translate_internal.hpp"
+
+namespace llmproxy::detail {
+namespace {
+
+using rapidjson::Value;
+
+// Anthropic requires max_tokens; OpenAI clients usually omit it, meaning "as
+// long as the model allows". Without a configured per-model cap, 4096 is the
+// largest value every Anthropic model accepts.
+constexpr std::uint64_t kDefaultMaxTokens = 4096;
+// Anthropic's smallest accepted thinking budget.
+constexpr std::uint64_t kMinThinkingBudget = 1024;
+
+std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+const Value* member(const Value& obj, const char* name) {
+    auto it = obj.FindMember(name);
+    return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+// Absent and explicit null mean the same thing in OpenAI requests.
+const Value* present(const Value& obj, const char* name) {
+    const Value* v = member(obj, name);
+    return (v == nullptr || v->IsNull()) ? nullptr : v;
+}
+
+Error invalid(std::string field, std::string message) {
+    return make_error(ErrorCode::kInvalidRequest, std::move(field), std::move(message));
+}
+
+std::string indexed(std::string_view base, std::string_view name, std::size_t i) {
+    std::string s(base);
+    if (!s.empty() && !name.empty()) s += '.';
+    s += name;
+    s += '[';
+    s += std::to_string(i);
+    s += ']';
+    return s;
+}
+
+std::string dotted(std::string_view base, std::string_view name) {
+    std::string s(base);
+    s += '.';
+    s += name;
+    return s;
+}
+
+void comma(std::string& out) {
+    if (!out.empty()) out += ',';
+}
+
+bool valid_tool_token(std::string_view s, std::size_t max_len) {
+    if (s.empty() || s.size() > max_len) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
+}
+
+// "data:<media type>[;params];base64,<payload>"
+struct DataUrl {
+    std::string_view media_type;
+    std::string_view data;
+};
+
+bool parse_base64_data_url(std::string_view url, DataUrl& out) {
+    constexpr std::string_view kPrefix = "data:";
+    constexpr std::string_view kMarker = ";base64,";
+    if (url.substr(0, kPrefix.size()) != kPrefix) return false;
+    std::size_t marker = url.find(kMarker);
+    if (marker == std::string_view::npos) return false;
+    std::string_view meta = url.substr(kPrefix.size(), marker - kPrefix.size());
+    out.media_type = meta.substr(0, meta.find(';'));
+    out.data = url.substr(marker + kMarker.size());
+    return !out.media_type.empty();
+}
+
+bool is_http_url(std::string_view url) {
+    return url.substr(0, 7) == "http://" || url.substr(0, 8) == "https://";
+}
+
+// Which content part types a message role may carry.
+enum class PartContext { kUser, kAssistant, kTool };
+
+// Thinking budgets for reasoning_effort, doubling from Anthropic's minimum.
+bool thinking_budget_for(std::string_view effort, std::uint64_t& budget) {
+    if (effort == "minimal") budget = 1024;
+    else if (effort == "low") budget = 2048;
+    else if (effort == "medium") budget = 8192;
+    else if (effort == "high") budget = 16384;
+    else if (effort == "xhigh") budget = 32768;
+    else return false;
+    return true;
+}
+
+// One Anthropic message being assembled. Anthropic requires tool_result
+// blocks to come first in a user message, so they are kept apart from the
+// other blocks and written first.
+struct PendingMessage {
+    bool assistant = false;
+    std::string tool_results;  // comma-separated tool_result blocks
+    std::string blocks;        // comma-separated other blocks
+};
+
+struct SystemPart {
+    std::string_view text;
+    const Value* cache_control = nullptr;
+};
+
+class RequestConverter {
+public:
+    RequestConverter(const Value& root, const TranslateOptions& opts) : root_(root), opts_(opts) {}
+
+    Result<TranslatedRequest> run();
+
+private:
+    Status convert_messages(const Value& messages);
+    Status collect_system_parts(const Value& content, const std::string& path,
+                                std::vector<SystemPart>& parts);
+    Status convert_system_message(const Value& msg, const std::string& path, bool leading);
+    Status convert_user_message(const Value& msg, const std::string& path);
+    Status convert_assistant_message(const Value& msg, const std::string& path, std::size_t index);
+    Status convert_tool_message(const Value& msg, const std::string& path, bool legacy_function);
+    Status append_parts(const Value& content, const std::string& path, PartContext ctx,
+                        std::string& out);
+    Status append_part(const Value& part, const std::string& path, PartContext ctx,
+                       std::string& out);
+    Status append_image(const Value& part, const std::string& path, std::string& out);
+    Status append_file(const Value& part, const std::string& path, std::string& out);
+    Status append_tool_use(std::string_view id, std::string_view name, const Value* arguments,
+                           const std::string& path, std::string& out);
+    Status append_cache_control(const Value& part, const std::string& path, std::string& out);
+    Status convert_tools(std::string& out, bool& have_tools);
+    Status append_tool_definition(const Value& fn, const std::string& path, std::string& out);
+    Status convert_tool_choice(bool have_tools, std::string& out, bool& forced);
+    Status convert_sampling_and_limits();
+    Status check_unsupported_fields();
+
+    PendingMessage& message_for(bool assistant);
+    std::string_view assign_tool_id(std::string_view original);
+    std::string_view resolve_tool_id(std::string_view original);
+    std::string_view provider_tool_name(std::string_view client_name);
+
+    const Value& root_;
+    const TranslateOptions& opts_;
+    TranslatedRequest result_;
+
+    std::vector<SystemPart> system_;
+    std::vector<PendingMessage> messages_;
+    // Tool call ids: Anthropic accepts [a-zA-Z0-9_-]+ and rejects duplicates
+    // anywhere in the conversation, while histories from other providers can
+    // carry ids like "functions.Bash:0" or reuse "call_0" every turn. Each
+    // original id maps to the id most recently assigned to it, so tool
+    // messages answer the call they follow.
+    std::vector<std::pair<std::string, std::string>> current_ids_;
+    std::vector<std::string> used_ids_;
+    std::string pending_legacy_id_;  // id given to the last legacy function_call
+    bool seen_conversation_ = false;  // a user/assistant/tool message was seen
+
+    // Scalars gathered by convert_sampling_and_limits().
+    std::uint64_t max_tokens_ = kDefaultMaxTokens;
+    bool max_tokens_given_ = false;
+    const char* max_tokens_field_ = "max_tokens";
+    std::uint64_t thinking_budget_ = 0;  // 0: thinking not requested
+    std::string sampling_;               // ,"temperature":..,"top_p":..,"top_k":..
+    std::string stop_sequences_;
+    std::string user_id_;
+    bool stream_ = false;
+};
+
+PendingMessage& RequestConverter::message_for(bool assistant) {
+    // Consecutive turns of one role become one Anthropic message.
+    if (messages_.empty() || messages_.back().assistant != assistant) {
+        messages_.emplace_back();
+        messages_.back().assistant = assistant;
+    }
+    return messages_.back();
+}
+
+std::string_view RequestConverter::assign_tool_id(std::string_view original) {
+    std::string id;
+    if (valid_tool_token(original, 256)) {
+        id.assign(original);
+    } else {
+        id.reserve(original.size());
+        for (char c : original) {
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-';
+            id.push_back(ok ? c : '_');
+        }
+        if (id.empty()) id = "call";
+    }
+    auto taken = [&](const std::string& s) {
+        return std::find(used_ids_.begin(), used_ids_.end(), s) != used_ids_.end();
+    };
+    if (taken(id)) {
+        std::string base = id;
+        for (unsigned n = 2;; ++n) {
+            id = base + "_" + std::to_string(n);
+            if (!taken(id)) break;
+        }
+    }
+    used_ids_.push_back(id);
+    for (auto& entry : current_ids_) {
+        if (entry.first == original) {
+            entry.second = std::move(id);
+            return entry.second;
+        }
+    }
+    current_ids_.emplace_back(std::string(original), std::move(id));
+    return current_ids_.back().second;
+}
+
+std::string_view RequestConverter::resolve_tool_id(std::string_view original) {
+    for (const auto& entry : current_ids_) {
+        if (entry.first == original) return entry.second;
+    }
+    // A result for a call not in the history: keep the id as written when
+    // it is valid (Anthropic reports the dangling reference itself).
+    if (valid_tool_token(original, 256)) return original;
+    return assign_tool_id(original);
+}
+
+std::string_view RequestConverter::provider_tool_name(std::string_view client_name) {
+    // OpenAI and Anthropic share the tool-name alphabet [a-zA-Z0-9_-]{1,64};
+    // lenient OpenAI-compatible clients may still send other names, which
+    // are rewritten here and restored in responses via ctx.tool_names.
+    if (valid_tool_token(client_name, 64)) return client_name;
+    auto& map = result_.response.tool_names.provider_to_client;
+    for (const auto& [provider, client] : map) {
+        if (client == client_name) return provider;
+    }
+    std::string name;
+    for (char c : client_name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        name.push_back(ok ? c : '_');
+        if (name.size() == 56) break;
+    }
+    if (name.empty()) name = "tool";
+    // A short hash keeps distinct long or rewritten names distinct.
+    std::uint32_t h = 2166136261u;
+    for (unsigned char c : client_name) h = (h ^ c) * 16777619u;
+    static const char hex[] = "0123456789abcdef";
+    name += '_';
+    for (int shift = 28; shift >= 0; shift -= 4) name.push_back(hex[(h >> shift) & 0xf]);
+    map.emplace_back(std::move(name), std::string(client_name));
+    return map.back().first;
+}
+
+Status RequestConverter::append_cache_control(const Value& part, const std::string& path,
+                                              std::string& out) {
+    // Anthropic understands cache_control natively; OpenRouter-style clients
+    // put it on content parts.
+    const Value* cc = present(part, "cache_control");
+    if (cc == nullptr) return Status();
+    if (!cc->IsObject()) return invalid(dotted(path, "cache_control"), "must be an object");
+    out += R"(,"cache_control":)";
+    out += json_to_string(*cc);
+    return Status();
+}
+
+Status RequestConverter::append_image(const Value& part, const std::string& path,
+                                      std::string& out) {
+    const Value* image = member(part, "image_url");
+    std::string image_path = dotted(path, "image_url");
+    const Value* url = nullptr;
+    if (image != nullptr && image->IsString()) {
+        url = image;  // some clients send the URL directly
+    } else if (image != nullptr && image->IsObject()) {
+        url = member(*image, "url");
+        image_path = dotted(image_path, "url");
+        // "detail" (low/high/auto) is a resolution hint with no Anthropic
+        // equivalent; Anthropic picks the resolution itself.
+    } else {
+        return invalid(image_path, "must be an object with a url");
+    }
+    if (url == nullptr || !url->IsString()) return invalid(image_path, "must be a string");
+    std::string_view u = view(*url);
+    DataUrl data;
+    comma(out);
+    if (parse_base64_data_url(u, data)) {
+        bool pdf = data.media_type == "application/pdf";
+        out += pdf ? R"({"type":"document","source":{"type":"base64","media_type":)"
+                   : R"({"type":"image","source":{"type":"base64","media_type":)";
+        json_append_string(out, data.media_type);
+        out += R"(,"data":)";
+        json_append_string(out, data.data);
+        out += '}';
+    } else if (is_http_url(u)) {
+        out += R"({"type":"image","source":{"type":"url","url":)";
+        json_append_string(out, u);
+        out += '}';
+    } else {
+        return invalid(image_path, "must be an http(s) URL or a base64 data: URL");
+    }
+    if (Status st = append_cache_control(part, path, out); !st.ok()) return st;
+    out += '}';
+    return Status();
+}
+
+Status RequestConverter::append_file(const Value& part, const std::string& path,
+                                     std::string& out) {
+    const Value* file = member(part, "file");
+    std::string file_path = dotted(path, "file");
+    if (file == nullptr || !file->IsObject()) return invalid(file_path, "must be an object");
+    if (present(*file, "file_id") != nullptr && present(*file, "file_data") == nullptr) {
+        return invalid(dotted(file_path, "file_id"),
+                       "uploaded OpenAI files cannot be read by an Anthropic provider; "
+                       "send file_data instead");
+    }
+    const Value* data_v = present(*file, "file_data");
+    if (data_v == nullptr || !data_v->IsString()) {
+        return invalid(dotted(file_path, "file_data"), "must be a base64 data: URL string");
+    }
+    DataUrl data;
+    if (!parse_base64_data_url(view(*data_v), data)) {
+        return invalid(dotted(file_path, "file_data"), "must be a base64 data: URL");
+    }
+    comma(out);
+    if (data.media_type == "application/pdf") {
+        out += R"({"type":"document","source":{"type":"base64","media_type":"application/pdf","data":)";
+    } else if (data.media_type == "text/plain") {
+        // Anthropic plain-text documents carry the text itself, not base64;
+        // decoding is not worth it here, so ask for a text part instead.
+        return invalid(dotted(file_path, "file_data"),
+                       "send plain text as a text content part, not as a file");
+    } else if (data.media_type.substr(0, 6) == "image/") {
+        out += R"({"type":"image","source":{"type":"base64","media_type":)";
+        json_append_string(out, data.media_type);
+        out += R"(,"data":)";
+    } else {
+        return invalid(dotted(file_path, "file_data"),
+                       "unsupported file type for an Anthropic provider (PDF or image only)");
+    }
+    json_append_string(out, data.data);
+    out += '}';
+    const Value* filename = present(*file, "filename");
+    if (filename != nullptr && filename->IsString() && data.media_type == "application/pdf") {
+        out += R"(,"title":)";
+        json_append_string(out, view(*filename));
+    }
+    if (Status st = append_cache_control(part, path, out); !st.ok()) return st;
+    out += '}';
+    return Status();
+}
+
+Status RequestConverter::append_part(const Value& part, const std::string& path, PartContext ctx,
+                                     std::string& out) {
+    if (!part.IsObject()) return invalid(path, "must be an object");
+    const Value* type = member(part, "type");
+    if (type == nullptr || !type->IsString()) return invalid(dotted(path, "type"), "must be a string");
+    std::string_view t = view(*type);
+
+    if (t == "text" || (t == "refusal" && ctx == PartContext::kAssistant)) {
+        const char* field = t == "text" ? "text" : "refusal";
+        const Value* text = member(part, field);
+        if (text == nullptr || !text->IsString()) return invalid(dotted(path, field), "must be a string");
+        // Anthropic rejects empty text blocks; an empty part carries nothing.
+        if (text->GetStringLength() == 0) return Status();
+        comma(out);
+        out += R"({"type":"text","text":)";
+        json_append_string(out, view(*text));
+        if (Status st = append_cache_control(part, path, out); !st.ok()) return st;
+        out += '}';
+        return Status();
+    }
+    if (t == "image_url" && (ctx == PartContext::kUser || ctx == PartContext::kTool)) {
+        return append_image(part, path, out);
+    }
+    if (t == "file" && ctx == PartContext::kUser) return append_file(part, path, out);
+    if (t == "input_audio") {
+        return invalid(dotted(path, "type"), "audio input is not supported by Anthropic providers");
+    }
+    std::string why = "content part type \"";
+    why += t;
+    why += "\" is not supported here";
+    return invalid(dotted(path, "type"), std::move(why));
+}
+
+Status RequestConverter::append_parts(const Value& content, const std::string& path,
+                                      PartContext ctx, std::string& out) {
+    if (content.IsString()) {
+        if (content.GetStringLength() == 0) return Status();
+        comma(out);
+        out += R"({"type":"text","text":)";
+        json_append_string(out, view(content));
+        out += '}';
+        return Status();
+    }
+    if (!content.IsArray()) return invalid(path, "must be a string or an array of content parts");
+    std::size_t i = 0;
+    for (const Value& part : content.GetArray()) {
+        if (Status st = append_part(part, indexed(path, "", i), ctx, out); !st.ok()) return st;
+        ++i;
+    }
+    return Status();
+}
+
+Status RequestConverter::collect_system_parts(const Value& content, const std::string& path,
+                                              std::vector<SystemPart>& parts) {
+    if (content.IsString()) {
+        if (content.GetStringLength() > 0) parts.push_back({view(content), nullptr});
+        return Status();
+    }
+    if (!content.IsArray()) return invalid(path, "must be a string or an array");
+    std::size_t i = 0;
+    for (const Value& part : content.GetArray()) {
+        std::string part_path = indexed(path, "", i++);
+        if (!part.IsObject()) return invalid(part_path, "must be an object");
+        const Value* type = member(part, "type");
+        if (type == nullptr || !type->IsString() || view(*type) != "text") {
+            return invalid(dotted(part_path, "type"), "system content parts must be text");
+        }
+        const Value* text = member(part, "text");
+        if (text == nullptr || !text->IsString()) {
+            return invalid(dotted(part_path, "text"), "must be a string");
+        }
+        const Value* cc = present(part, "cache_control");
+        if (cc != nullptr && !cc->IsObject()) {
+            return invalid(dotted(part_path, "cache_control"), "must be an object");
+        }
+        if (text->GetStringLength() > 0) parts.push_back({view(*text), cc});
+    }
+    return Status();
+}
+
+Status RequestConverter::convert_system_message(const Value& msg, const std::string& path,
+                                                bool leading) {
+    const Value* content = member(msg, "content");
+    std::string content_path = dotted(path, "content");
+    if (content == nullptr) return invalid(content_path, "field required");
+    // Leading system/developer messages form Anthropic's top-level system.
+    if (leading) return collect_system_parts(*content, content_path, system_);
+
+    // A system message inside the conversation keeps its position, as a
+    // user-turn text block. Anthropic has one top-level system prompt only,
+    // and moving the text there would change what the model saw when and
+    // break prompt caching of the conversation prefix. <system-reminder> is
+    // the wrapper Claude models are trained to read as system-originated.
+    std::vector<SystemPart> parts;
+    if (Status st = collect_system_parts(*content, content_path, parts); !st.ok()) return st;
+    if (parts.empty()) return Status();
+    std::string text = "<system-reminder>\n";
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0) text += '\n';
+        text.append(parts[i].text);
+    }
+    text += "\n</system-reminder>";
+    PendingMessage& m = message_for(false);
+    comma(m.blocks);
+    m.blocks += R"({"type":"text","text":)";
+    json_append_string(m.blocks, text);
+    if (parts.back().cache_control != nullptr) {
+        m.blocks += R"(,"cache_control":)";
+        m.blocks += json_to_string(*parts.back().cache_control);
+    }
+    m.blocks += '}';
+    return Status();
+}
+
+Status RequestConverter::convert_user_message(const Value& msg, const std::string& path) {
+    const Value* content = member(msg, "content");
+    std::string content_path = dotted(path, "content");
+    if (content == nullptr) return invalid(content_path, "field required");
+    // "name" (participant name) has no Anthropic equivalent; it is not sent.
+    std::string blocks;
+    if (Status st = append_parts(*content, content_path, PartContext::kUser, blocks); !st.ok()) {
+        return st;
+    }
+    if (blocks.empty()) return Status();  // nothing to say; Anthropic rejects empty turns
+    PendingMessage& m = message_for(false);
+    comma(m.blocks);
+    m.blocks += blocks;
+    return Status();
+}
+
+Status RequestConverter::append_tool_use(std::string_view id, std::string_view name,
+                                         const Value* arguments, const std::string& path,
+                                         std::string& out) {
+    comma(out);
+    out += R"({"type":"tool_use","id":)";
+    json_append_string(out, id);
+    out += R"(,"name":)";
+    json_append_string(out, provider_tool_name(name));
+    out += R"(,"input":)";
+    std::string_view args;
+    if (arguments != nullptr) {
+        if (!arguments->IsString()) return invalid(path, "must be a string of JSON");
+        args = view(*arguments);
+    }
+    bool blank = std::all_of(args.begin(), args.end(),
+                             [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+    if (blank) {
+        out += "{}";  // functions without parameters often send ""
+    } else {
+        rapidjson::Document parsed;
+        JsonLimits limits;
+        if (parse_json(args, limits, parsed, "tool call arguments").ok() && parsed.IsObject()) {
+            out += json_to_string(parsed);
+        } else {
+            // Anthropic input must be an object. Arguments that are not an
+            // object (a model cut off by max_tokens writes half a JSON
+            // document) are kept verbatim under one key, never lost.
+            out += R"({"_raw_arguments":)";
+            json_append_string(out, args);
+            out += '}';
+        }
+    }
+    out += '}';
+    return Status();
+}
+
+Status RequestConverter::convert_assistant_message(const Value& msg, const std::string& path,
+                                                   std::size_t index) {
+    std::string blocks;
+    const Value* content = present(msg, "content");
+    if (content != nullptr) {
+        if (Status st = append_parts(*content, dotted(path, "content"), PartContext::kAssistant,
+                                     blocks);
+            !st.ok()) {
+            return st;
+        }
+    }
+    // A refusal the model gave earlier is part of what it said.
+    const Value* refusal = present(msg, "refusal");
+    if (refusal != nullptr) {
+        if (!refusal->IsString()) return invalid(dotted(path, "refusal"), "must be a string");
+        if (refusal->GetStringLength() > 0) {
+            comma(blocks);
+            blocks += R"({"type":"text","text":)";
+            json_append_string(blocks, view(*refusal));
+            blocks += '}';
+        }
+    }
+    if (present(msg, "audio") != nullptr) {
+        return invalid(dotted(path, "audio"), "audio is not supported by Anthropic providers");
+    }
+    // reasoning_content / reasoning replayed by a client cannot be sent back:
+    // Anthropic only accepts thinking blocks with the signature it issued,
+    // which OpenAI-shaped responses have no field for. The thinking
+    // requirement for tool loops is handled in run().
+
+    const Value* tool_calls = present(msg, "tool_calls");
+    if (tool_calls != nullptr) {
+        std::string calls_path = dotted(path, "tool_calls");
+        if (!tool_calls->IsArray()) return invalid(calls_path, "must be an array");
+        std::size_t i = 0;
+        for (const Value& call : tool_calls->GetArray()) {
+            std::string call_path = indexed(calls_path, "", i++);
+            if (!call.IsObject()) return invalid(call_path, "must be an object");
+            const Value* type = present(call, "type");
+            if (type != nullptr && (!type->IsString() || view(*type) != "function")) {
+                return invalid(dotted(call_path, "type"), "only \"function\" tool calls are supported");
+            }
+            const Value* id = member(call, "id");
+            if (id == nullptr || !id->IsString() || id->GetStringLength() == 0) {
+                return invalid(dotted(call_path, "id"), "must be a non-empty string");
+            }
+            const Value* fn = member(call, "function");
+            if (fn == nullptr || !fn->IsObject()) {
+                return invalid(dotted(call_path, "function"), "must be an object");
+            }
+            const Value* name = member(*fn, "name");
+            if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
+                return invalid(dotted(call_path, "function.name"), "must be a non-empty string");
+            }
+            std::string_view assigned = assign_tool_id(view(*id));
+            if (Status st = append_tool_use(assigned, view(*name), present(*fn, "arguments"),
+                                            dotted(call_path, "function.arguments"), blocks);
+                !st.ok()) {
+                return st;
+            }
+        }
+    }
+    // Legacy single function call (pre-tools API): it has no id, so one is
+    // made up and the following role:"function" message answers it.
+    const Value* function_call = present(msg, "function_call");
+    if (function_call != nullptr) {
+        std::string fc_path = dotted(path, "function_call");
+        if (!function_call->IsObject()) return invalid(fc_path, "must be an object");
+        const Value* name = member(*function_call, "name");
+        if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
+            return invalid(dotted(fc_path, "name"), "must be a non-empty string");
+        }
+        std::string legacy = "call_legacy_" + std::to_string(index);
+        pending_legacy_id_.assign(assign_tool_id(legacy));
+        if (Status st = append_tool_use(pending_legacy_id_, view(*name),
+                                        present(*function_call, "arguments"),
+                                        dotted(fc_path, "arguments"), blocks);
+            !st.ok()) {
+            return st;
+        }
+    }
+    // "name" (participant name) has no Anthropic equivalent; it is not sent.
+    if (blocks.empty()) return Status();  // an empty assistant turn says nothing
+    PendingMessage& m = message_for(true);
+    comma(m.blocks);
+    m.blocks += blocks;
+    return Status();
+}
+
+Status RequestConverter::convert_tool_message(const Value& msg, const std::string& path,
+                                              bool legacy_function) {
+    std::string_view tool_use_id;
+    if (legacy_function) {
+        if (pending_legacy_id_.empty()) {
+            return invalid(dotted(path, "role"),
+                           "a function message must follow an assistant function_call");
+        }
+        tool_use_id = pending_legacy_id_;
+    } else {
+        const Value* id = member(msg, "tool_call_id");
+        if (id == nullptr || !id->IsString() || id->GetStringLength() == 0) {
+            return invalid(dotted(path, "tool_call_id"), "must be a non-empty string");
+        }
+        tool_use_id = resolve_tool_id(view(*id));
+    }
+    std::string out = R"({"type":"tool_result","tool_use_id":)";
+    json_append_string(out, tool_use_id);
+    const Value* content = present(msg, "content");
+    if (content != nullptr) {
+        std::string content_path = dotted(path, "content");
+        if (content->IsString()) {
+            if (content->GetStringLength() > 0) {
+                out += R"(,"content":)";
+                json_append_string(out, view(*content));
+            }
+        } else {
+            std::string parts;
+            if (Status st = append_parts(*content, content_path, PartContext::kTool, parts); !st.ok()) {
+                return st;
+            }
+            if (!parts.empty()) {
+                out += R"(,"content":[)";
+                out += parts;
+                out += ']';
+            }
+        }
+    }
+    // OpenAI tool messages have no error flag, so is_error is never set:
+    // guessing it from the text would mislabel results that mention errors.
+    out += '}';
+    PendingMessage& m = message_for(false);
+    comma(m.tool_results);
+    m.tool_results += out;
+    if (legacy_function) pending_legacy_id_.clear();
+    return Status();
+}
+
+Status RequestConverter::convert_messages(const Value& messages) {
+    if (!messages.IsArray()) return invalid("messages", "must be an array");
+    std::size_t i = 0;
+    for (const Value& msg : messages.GetArray()) {
+        std::string path = indexed("messages", "", i);
+        if (!msg.IsObject()) return invalid(path, "must be an object");
+        const Value* role = member(msg, "role");
+        if (role == nullptr || !role->IsString()) return invalid(dotted(path, "role"), "must be a string");
+        std::string_view r = view(*role);
+        Status st;
+        if (r == "system" || r == "developer") {
+            st = convert_system_message(msg, path, !seen_conversation_);
+        } else if (r == "user") {
+            seen_conversation_ = true;
+            st = convert_user_message(msg, path);
+        } else if (r == "assistant") {
+            seen_conversation_ = true;
+            st = convert_assistant_message(msg, path, i);
+        } else if (r == "tool" || r == "function") {
+            seen_conversation_ = true;
+            st = convert_tool_message(msg, path, r == "function");
+        } else {
+            std::string why = "unknown role \"";
+            why += r;
+            why += '"';
+            return invalid(dotted(path, "role"), std::move(why));
+        }
+        if (!st.ok()) return st;
+        ++i;
+    }
+    if (messages_.empty()) {
+        return invalid("messages", "at least one user or assistant message with content is required");
+    }
+    return Status();
+}
+
+Status RequestConverter::append_tool_definition(const Value& fn, const std::string& path,
+                                                std::string& out) {
+    if (!fn.IsObject()) return invalid(path, "must be an object");
+    const Value* name = member(fn, "name");
+    if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
+        return invalid(dotted(path, "name"), "must be a non-empty string");
+    }
+    comma(out);
+    out += R"({"name":)";
+    json_append_string(out, provider_tool_name(view(*name)));
+    const Value* description = present(fn, "description");
+    if (description != nullptr) {
+        if (!description->IsString()) return invalid(dotted(path, "description"), "must be a string");
+        out += R"(,"description":)";
+        json_append_string(out, view(*description));
+    }
+    out += R"(,"input_schema":)";
+    const Value* params = present(fn, "parameters");
+    if (params == nullptr) {
+        out += R"({"type":"object","properties":{}})";
+    } else if (!params->IsObject()) {
+        return invalid(dotted(path, "parameters"), "must be a JSON Schema object");
+    } else if (!params->HasMember("type")) {
+        // Anthropic requires input_schema.type = "object"; an OpenAI schema
+        // may leave it implicit.
+        std::string schema = json_to_string(*params);
+        out += R"({"type":"object")";
+        if (schema.size() > 2) out += ',';
+        out.append(schema, 1, std::string::npos);
+    } else {
+        out += json_to_string(*params);
+    }
+    // "strict" (guaranteed schema adherence) is OpenAI structured-output
+    // machinery; the schema itself is passed, the guarantee cannot be.
+    out += '}';
+    return Status();
+}
+
+Status RequestConverter::convert_tools(std::string& out, bool& have_tools) {
+    const Value* tools = present(root_, "tools");
+    if (tools != nullptr) {
+        if (!tools->IsArray()) return invalid("tools", "must be an array");
+        std::size_t i = 0;
+        for (const Value& tool : tools->GetArray()) {
+            std::string path = indexed("tools", "", i++);
+            if (!tool.IsObject()) return invalid(path, "must be an object");
+            const Value* type = present(tool, "type");
+            if (type != nullptr && (!type->IsString() || view(*type) != "function")) {
+                return invalid(dotted(path, "type"),
+                               "only \"function\" tools are supported by Anthropic providers");
+            }
+            const Value* fn = member(tool, "function");
+            if (fn == nullptr) return invalid(dotted(path, "function"), "field required");
+            if (Status st = append_tool_definition(*fn, dotted(path, "function"), out); !st.ok()) {
+                return st;
+            }
+        }
+    }
+    const Value* functions = present(root_, "functions");  // legacy spelling
+    if (functions != nullptr) {
+        if (!functions->IsArray()) return invalid("functions", "must be an array");
+        std::size_t i = 0;
+        for (const Value& fn : functions->GetArray()) {
+            if (Status st = append_tool_definition(fn, indexed("functions", "", i++), out); !st.ok()) {
+                return st;
+            }
+        }
+    }
+    have_tools = !out.empty();
+    return Status();
+}
+
+Status RequestConverter::convert_tool_choice(bool have_tools, std::string& out, bool& forced) {
+    forced = false;
+    const char* field = "tool_choice";
+    const Value* choice = present(root_, "tool_choice");
+    if (choice == nullptr) {
+        choice = present(root_, "function_call");  // legacy spelling
+        field = "function_call";
+    }
+    std::string_view kind = "auto";
+    std::string_view forced_name;
+    bool explicit_choice = choice != nullptr;
+    if (choice != nullptr) {
+        if (choice->IsString()) {
+            kind = view(*choice);
+            if (kind != "auto" && kind != "none" && kind != "required") {
+                return invalid(field, "must be \"auto\", \"none\", \"required\" or a function choice");
+            }
+        } else if (choice->IsObject()) {
+            const Value* fn = member(*choice, "function");  // {"type":"function","function":{"name"}}
+            const Value* name = fn != nullptr && fn->IsObject() ? member(*fn, "name")
+                                                                : member(*choice, "name");
+            const Value* type = present(*choice, "type");
+            if (type != nullptr && type->IsString() && view(*type) == "allowed_tools") {
+                return invalid(field, "allowed_tools is not supported by Anthropic providers");
+            }
+            if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
+                return invalid(field, "a function choice needs function.name");
+            }
+            kind = "tool";
+            forced_name = view(*name);
+        } else {
+            return invalid(field, "must be a string or an object");
+        }
+    }
+    if (!have_tools) {
+        // Nothing to choose from: "auto" and "none" mean the same as no tools.
+        if (kind == "required" || kind == "tool") return invalid(field, "requires tools");
+        return Status();
+    }
+    bool no_parallel = false;
+    const Value* parallel = present(root_, "parallel_tool_calls");
+    if (parallel != nullptr) {
+        if (!parallel->IsBool()) return invalid("parallel_tool_calls", "must be a boolean");
+        no_parallel = !parallel->GetBool();
+    }
+    if (!explicit_choice && !no_parallel) return Status();  // Anthropic default is auto
+    out += R"(,"tool_choice":{"type":)";
+    if (kind == "auto") {
+        out += R"("auto")";
+    } else if (kind == "none") {
+        out += R"("none"})";
+        return Status();  // disable_parallel_tool_use is meaningless without tool use
+    } else if (kind == "required") {
+        out += R"("any")";
+        forced = true;
+    } else {
+        out += R"("tool","name":)";
+        json_append_string(out, provider_tool_name(forced_name));
+        forced = true;
+    }
+    if (no_parallel) out += R"(,"disable_parallel_tool_use":true)";
+    out += '}';
+    return Status();
+}
+
+Status RequestConverter::check_unsupported_fields() {
+    if (const Value* n = present(root_, "n")) {
+        if (!n->IsUint64()) return invalid("n", "must be a positive integer");
+        if (n->GetUint64() != 1) {
+            return invalid("n", "only n=1 is supported by Anthropic providers");
+        }
+    }
+    if (const Value* lp = present(root_, "logprobs")) {
+        if (!lp->IsBool()) return invalid("logprobs", "must be a boolean");
+        if (lp->GetBool()) return invalid("logprobs", "log probabilities are not available from Anthropic providers");
+    }
+    if (const Value* tlp = present(root_, "top_logprobs")) {
+        if (!tlp->IsUint64()) return invalid("top_logprobs", "must be a non-negative integer");
+        if (tlp->GetUint64() > 0) {
+            return invalid("top_logprobs", "log probabilities are not available from Anthropic providers");
+        }
+    }
+    if (const Value* rf = present(root_, "response_format")) {
+        const Value* type = rf->IsObject() ? member(*rf, "type") : nullptr;
+        if (type == nullptr || !type->IsString()) {
+            return invalid("response_format.type", "must be a string");
+        }
+        std::string_view t = view(*type);
+        if (t == "json_schema") {
+            return invalid("response_format",
+                           "json_schema structured output is not supported for Anthropic providers");
+        }
+        // "text" is the default. "json_object" only switches OpenAI's JSON
+        // guarantee on; OpenAI requires the prompt itself to ask for JSON, so
+        // the model is already instructed and the request is sent as is.
+        if (t != "text" && t != "json_object") {
+            return invalid("response_format.type", "must be \"text\", \"json_object\" or \"json_schema\"");
+        }
+    }
+    if (const Value* bias = present(root_, "logit_bias")) {
+        if (!bias->IsObject()) return invalid("logit_bias", "must be an object");
+        // A token-level hard constraint (often used to ban tokens) cannot be
+        // approximated; refuse rather than ignore it.
+        if (bias->MemberCount() > 0) {
+            return invalid("logit_bias", "token biasing is not supported by Anthropic providers");
+        }
+    }
+    if (const Value* modalities = present(root_, "modalities")) {
+        if (!modalities->IsArray()) return invalid("modalities", "must be an array");
+        for (const Value& m : modalities->GetArray()) {
+            if (!m.IsString() || view(m) != "text") {
+                return invalid("modalities", "only text output is supported by Anthropic providers");
+            }
+        }
+    }
+    if (present(root_, "audio") != nullptr) {
+        return invalid("audio", "audio output is not supported by Anthropic providers");
+    }
+    if (present(root_, "web_search_options") != nullptr) {
+        return invalid("web_search_options", "web search is not supported through this gateway route");
+    }
+    // Dropped on purpose, each with no Anthropic counterpart:
+    //  - presence_penalty / frequency_penalty: soft sampling preferences;
+    //    clients send them by default, refusing would break them.
+    //  - seed: OpenAI itself documents determinism as best effort.
+    //  - store, metadata: OpenAI's stored-completions feature (Anthropic's
+    //    metadata only takes user_id, mapped from "user").
+    //  - service_tier, prompt_cache_key, prediction, verbosity: OpenAI
+    //    latency/cost/caching hints.
+    return Status();
+}
+
+Status RequestConverter::convert_sampling_and_limits() {
+    const Value* max_completion = present(root_, "max_completion_tokens");
+    const Value* max_tokens = present(root_, "max_tokens");
+    const char* max_field = max_completion != nullptr ? "max_completion_tokens" : "max_tokens";
+    const Value* max_v = max_completion != nullptr ? max_completion : max_tokens;
+    if (max_v != nullptr) {
+        if (!max_v->IsUint64() || max_v->GetUint64() == 0) {
+            return invalid(max_field, "must be a positive integer");
+        }
+        max_tokens_ = max_v->GetUint64();
+        max_tokens_given_ = true;
+        max_tokens_field_ = max_field;
+    } else if (opts_.max_tokens_cap) {
+        max_tokens_ = *opts_.max_tokens_cap;  // "as long as the model allows"
+    }
+
+    if (const Value* effort = present(root_, "reasoning_effort")) {
+        if (!effort->IsString()) return invalid("reasoning_effort", "must be a string");
+        std::string_view e = view(*effort);
+        if (e != "none" && !thinking_budget_for(e, thinking_budget_)) {
+            return invalid("reasoning_effort",
+                           "must be one of none, minimal, low, medium, high, xhigh");
+        }
+    }
+    if (thinking_budget_ > 0 && !max_tokens_given_ && !opts_.max_tokens_cap) {
+        // max_tokens covers thinking and answer on Anthropic (like
+        // max_completion_tokens on OpenAI); leave the default room for the answer.
+        max_tokens_ = thinking_budget_ + kDefaultMaxTokens;
+    }
+    if (opts_.max_tokens_cap && max_tokens_ > *opts_.max_tokens_cap) {
+        max_tokens_ = *opts_.max_tokens_cap;
+    }
+
+    if (const Value* t = present(root_, "temperature")) {
+        if (!t->IsNumber() || t->GetDouble() < 0 || t->GetDouble() > 2) {
+            return invalid("temperature", "must be a number between 0 and 2");
+        }
+        sampling_ += R"(,"temperature":)";
+        // OpenAI's range is 0..2, Anthropic's 0..1; 1 is already Anthropic's
+        // most random setting, so higher values are clamped to it.
+        if (t->GetDouble() > 1) {
+            sampling_ += '1';
+        } else {
+            sampling_ += json_to_string(*t);
+        }
+    }
+    if (const Value* p = present(root_, "top_p")) {
+        if (!p->IsNumber() || p->GetDouble() < 0 || p->GetDouble() > 1) {
+            return invalid("top_p", "must be a number between 0 and 1");
+        }
+        sampling_ += R"(,"top_p":)";
+        sampling_ += json_to_string(*p);
+    }
+    if (const Value* k = present(root_, "top_k")) {  // common extension
+        if (!k->IsUint64()) return invalid("top_k", "must be a non-negative integer");
+        sampling_ += R"(,"top_k":)";
+        sampling_ += json_to_string(*k);
+    }
+
+    if (const Value* stop = present(root_, "stop")) {
+        if (stop->IsString()) {
+            stop_sequences_ += R"(,"stop_sequences":[)";
+            json_append_string(stop_sequences_, view(*stop));
+            stop_sequences_ += ']';
+        } else if (stop->IsArray()) {
+            std::string list;
+            std::size_t i = 0;
+            for (const Value& s : stop->GetArray()) {
+                if (!s.IsString()) return invalid(indexed("stop", "", i), "must be a string");
+                comma(list);
+                json_append_string(list, view(s));
+                ++i;
+            }
+            if (!list.empty()) {
+                stop_sequences_ += R"(,"stop_sequences":[)";
+                stop_sequences_ += list;
+                stop_sequences_ += ']';
+            }
+        } else {
+            return invalid("stop", "must be a string or an array of strings");
+        }
+    }
+
+    // "user" (and its successor "safety_identifier") identify the end user,
+    // which is what Anthropic's metadata.user_id is for.
+    const Value* user = present(root_, "user");
+    const char* user_field = "user";
+    if (user == nullptr) {
+        user = present(root_, "safety_identifier");
+        user_field = "safety_identifier";
+    }
+    if (user != nullptr) {
+        if (!user->IsString()) return invalid(user_field, "must be a string");
+        if (user->GetStringLength() > 0) user_id_.assign(user->GetString(), user->GetStringLength());
+    }
+
+    if (const Value* stream = present(root_, "stream")) {
+        if (!stream->IsBool()) return invalid("stream", "must be a boolean");
+        stream_ = stream->GetBool();
+    }
+    if (const Value* so = present(root_, "stream_options")) {
+        if (!so->IsObject()) return invalid("stream_options", "must be an object");
+        const Value* iu = present(*so, "include_usage");
+        if (iu != nullptr) {
+            if (!iu->IsBool()) return invalid("stream_options.include_usage", "must be a boolean");
+            result_.response.include_usage_requested = stream_ && iu->GetBool();
+        }
+    }
+    return Status();
+}
+
+Result<TranslatedRequest> RequestConverter::run() {
+    if (!root_.IsObject()) return invalid("", "request body must be a JSON object");
+    const Value* model = member(root_, "model");
+    if (model == nullptr || !model->IsString() || model->GetStringLength() == 0) {
+        return invalid("model", "must be a non-empty string");
+    }
+    if (Status st = check_unsupported_fields(); !st.ok()) return st.error();
+    if (Status st = convert_sampling_and_limits(); !st.ok()) return st.error();
+
+    std::string tools;
+    bool have_tools = false;
+    if (Status st = convert_tools(tools, have_tools); !st.ok()) return st.error();
+    std::string tool_choice;
+    bool forced_tool = false;
+    if (Status st = convert_tool_choice(have_tools, tool_choice, forced_tool); !st.ok()) {
+        return st.error();
+    }
+
+    const Value* messages = member(root_, "messages");
+    if (messages == nullptr) return invalid("messages", "field required");
+    if (Status st = convert_messages(*messages); !st.ok()) return st.error();
+
+    // Thinking is left off, rather than failing the request, where Anthropic
+    // would refuse it:
+    //  - with forced tool use (tool_choice any/tool), which Anthropic does
+    //    not allow together with thinking;
+    //  - in the middle of a tool loop (last message carries tool results):
+    //    Anthropic then requires the previous assistant turn to start with
+    //    its signed thinking block, which OpenAI clients cannot send back;
+    //  - after an assistant prefill (last message from the assistant), which
+    //    Anthropic likewise requires to start with a thinking block.
+    const PendingMessage& last = messages_.back();
+    bool thinking = thinking_budget_ > 0 && !forced_tool && !last.assistant &&
+                    last.tool_results.empty();
+    std::uint64_t budget = thinking_budget_;
+    if (thinking && budget >= max_tokens_) {
+        // The budget must stay below max_tokens, which bounds thinking and
+        // answer together; split what the client allowed.
+        if (max_tokens_ <= kMinThinkingBudget) {
+            return invalid(max_tokens_given_ ? max_tokens_field_ : "reasoning_effort",
+                           "reasoning on Anthropic providers needs max_tokens above 1024");
+        }
+        budget = std::max(kMinThinkingBudget, max_tokens_ / 2);
+    }
+
+    std::string& out = result_.body;
+    std::size_t estimate = 256 + tools.size() + tool_choice.size() + sampling_.size();
+    for (const auto& m : messages_) estimate += 48 + m.tool_results.size() + m.blocks.size();
+    for (const auto& s : system_) estimate += 64 + s.text.size();
+    out.reserve(estimate);
+
+    out += R"({"model":)";
+    json_append_string(out, opts_.target_model.empty() ? view(*model) : opts_.target_model);
+    out += R"(,"max_tokens":)";
+    out += std::to_string(max_tokens_);
+    if (!system_.empty()) {
+        out += R"(,"system":)";
+        if (system_.size() == 1 && system_[0].cache_control == nullptr) {
+            json_append_string(out, system_[0].text);
+        } else {
+            out += '[';
+            bool first = true;
+            for (const auto& part : system_) {
+                if (!first) out += ',';
+                first = false;
+                out += R"({"type":"text","text":)";
+                json_append_string(out, part.text);
+                if (part.cache_control != nullptr) {
+                    out += R"(,"cache_control":)";
+                    out += json_to_string(*part.cache_control);
+                }
+                out += '}';
+            }
+            out += ']';
+        }
+    }
+    out += R"(,"messages":[)";
+    bool first = true;
+    for (const auto& m : messages_) {
+        if (!first) out += ',';
+        first = false;
+        out += m.assistant ? R"({"role":"assistant","content":[)" : R"({"role":"user","content":[)";
+        out += m.tool_results;
+        if (!m.tool_results.empty() && !m.blocks.empty()) out += ',';
+        out += m.blocks;
+        out += "]}";
+    }
+    out += ']';
+    if (have_tools) {
+        out += R"(,"tools":[)";
+        out += tools;
+        out += ']';
+    }
+    out += tool_choice;
+    out += stop_sequences_;
+    if (thinking) {
+        out += R"(,"thinking":{"type":"enabled","budget_tokens":)";
+        out += std::to_string(budget);
+        out += '}';
+        // Anthropic refuses temperature/top_k changes and top_p below 0.95
+        // with thinking on; reasoning models on OpenAI ignore them as well.
+    } else {
+        out += sampling_;
+    }
+    if (!user_id_.empty()) {
+        out += R"(,"metadata":{"user_id":)";
+        json_append_string(out, user_id_);
+        out += '}';
+    }
+    if (stream_) out += R"(,"stream":true)";
+    out += '}';
+
+    ResponseContext& rc = result_.response;
+    rc.client_model.assign(model->GetString(), model->GetStringLength());
+    rc.stream = stream_;
+    rc.quirks = opts_.quirks;
+    return std::move(result_);
+}
+
+}  // namespace
+
+Result<TranslatedRequest> openai_to_anthropic_request(const ParsedRequest& req,
+                                                      const TranslateOptions& opts) {
+    RequestConverter converter(req.doc, opts);
+    return converter.run();
+}
+
+}  // namespace llmproxy::detail
