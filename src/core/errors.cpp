@@ -63,6 +63,13 @@ ErrorResponse error_response(Dialect client, int status, std::string_view messag
     return ErrorResponse{status, error_body(client, status, message, type, code)};
 }
 
+std::string stream_error_event(Dialect client, int status, std::string_view message) {
+    std::string out = client == Dialect::kAnthropic ? "event: error\ndata: " : "data: ";
+    out += error_body(client, status, message);
+    out += "\n\n";
+    return out;
+}
+
 int http_status_for(const Error& e) {
     switch (e.code) {
     case ErrorCode::kInvalidRequest: return 400;

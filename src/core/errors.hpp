@@ -36,6 +36,11 @@ std::string error_body(Dialect client, int status, std::string_view message,
 ErrorResponse error_response(Dialect client, int status, std::string_view message,
                              std::string_view type = {}, std::string_view code = {});
 
+// A complete SSE event carrying an error, in the client's dialect, for
+// failures after a stream has started: Anthropic "event: error", OpenAI a
+// data line with an "error" object (the OpenAI SDKs raise on it).
+std::string stream_error_event(Dialect client, int status, std::string_view message);
+
 // Status for a src/core Error (400, 413, 404, 403, 401, 503, 500).
 int http_status_for(const Error& e);
 ErrorResponse error_response(Dialect client, const Error& e);

@@ -49,6 +49,11 @@ Status parse_request(Dialect client, std::string_view body, const JsonLimits& li
 // `model` (JSON-escaped), all other bytes untouched.
 std::string rewrite_model(std::string_view raw, std::string_view model);
 
+// Replaces the values of the named top-level members of a validated JSON
+// object with the given JSON literals, keeping every other byte.
+std::string replace_top_level_values(
+    std::string_view raw, const std::vector<std::pair<std::string_view, std::string>>& repl);
+
 // Maps provider tool names (restricted to [a-zA-Z0-9_-]{1,64}) back to the
 // client's originals.
 struct ToolNameMap {

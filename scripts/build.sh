@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the core library, llmproxy-ctl and the unit tests (CMake), then the
+# nginx dynamic module exactly as Debian builds its libnginx-mod-* packages
+# (conf_flags + --with-compat, dpkg-buildflags), and checks that the stock
+# /usr/sbin/nginx loads it (`nginx -t`).
+# Outputs: build/ngx_http_llmproxy_module.so, build/llmproxy-ctl.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+JOBS="${JOBS:-$(nproc)}"
+NGX_SRC=/usr/share/nginx/src
+
+cmake -S "$ROOT" -B "$ROOT/build/cmake" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+cmake --build "$ROOT/build/cmake" -j"$JOBS"
+
+NGX_BUILD="$ROOT/build/ngx"
+if [ ! -f "$NGX_BUILD/Makefile" ] || [ "$ROOT/config" -nt "$NGX_BUILD/Makefile" ] \
+        || [ "$ROOT/config.make" -nt "$NGX_BUILD/Makefile" ]; then
+    mkdir -p "$NGX_BUILD"
+    (
+        cd "$NGX_SRC"
+        # shellcheck disable=SC1091
+        . ./conf_flags
+        ./configure \
+            --with-cc-opt="$(dpkg-buildflags --get CFLAGS) -fPIC $(dpkg-buildflags --get CPPFLAGS)" \
+            --with-ld-opt="$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+            "${NGX_CONF_FLAGS[@]}" \
+            --add-dynamic-module="$ROOT" \
+            --builddir="$NGX_BUILD" >"$NGX_BUILD/configure.log" 2>&1 \
+            || { cat "$NGX_BUILD/configure.log"; exit 1; }
+    )
+fi
+# The module links the core archive: relink when it changed.
+if [ -f "$NGX_BUILD/ngx_http_llmproxy_module.so" ] \
+        && [ "$ROOT/build/libllmproxy_core.a" -nt "$NGX_BUILD/ngx_http_llmproxy_module.so" ]; then
+    rm -f "$NGX_BUILD/ngx_http_llmproxy_module.so"
+fi
+make -s -f "$NGX_BUILD/Makefile" -C "$NGX_SRC" -j"$JOBS" modules
+cp "$NGX_BUILD/ngx_http_llmproxy_module.so" "$ROOT/build/"
+
+# Debian's own module test: the stock binary must load the module.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+cat >"$tmp/nginx.conf" <<CONF
+load_module $ROOT/build/ngx_http_llmproxy_module.so;
+events {}
+CONF
+/usr/sbin/nginx -g "error_log /dev/null; pid /dev/null;" -t -q -p "$tmp" -c "$tmp/nginx.conf" -e /dev/null
+echo "build: ok (build/ngx_http_llmproxy_module.so, build/llmproxy-ctl)"

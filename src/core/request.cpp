@@ -1,0 +1,233 @@
+// Request parsing shared by every route through the gateway, and the
+// byte-preserving model rewrite used for same-dialect passthrough.
+#include <cstring>
+
+#include "core/translate.hpp"
+
+namespace llmproxy {
+namespace {
+
+// Minimal scanner over JSON text already validated by parse_json: it only
+// needs to find token boundaries, never to reject.
+class JsonScanner {
+public:
+    explicit JsonScanner(std::string_view s) : s_(s) {}
+
+    std::size_t pos() const { return pos_; }
+    bool at_end() const { return pos_ >= s_.size(); }
+    char peek() const { return at_end() ? '\0' : s_[pos_]; }
+    void advance() { ++pos_; }
+
+    void skip_ws() {
+        while (!at_end()) {
+            char c = s_[pos_];
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+            ++pos_;
+        }
+    }
+
+    // At a '"': returns the raw contents between the quotes (escapes kept).
+    std::string_view string_token() {
+        std::size_t start = ++pos_;
+        while (!at_end()) {
+            char c = s_[pos_++];
+            if (c == '\\') {
+                ++pos_;
+            } else if (c == '"') {
+                return s_.substr(start, pos_ - 1 - start);
+            }
+        }
+        return s_.substr(start);
+    }
+
+    void skip_value() {
+        skip_ws();
+        char c = peek();
+        if (c == '"') {
+            string_token();
+            return;
+        }
+        if (c == '{' || c == '[') {
+            unsigned depth = 0;
+            while (!at_end()) {
+                char d = s_[pos_];
+                if (d == '"') {
+                    string_token();
+                    continue;
+                }
+                ++pos_;
+                if (d == '{' || d == '[') {
+                    ++depth;
+                } else if (d == '}' || d == ']') {
+                    if (--depth == 0) return;
+                }
+            }
+            return;
+        }
+        // number, true, false, null
+        while (!at_end()) {
+            char d = s_[pos_];
+            if (d == ',' || d == '}' || d == ']' || d == ' ' || d == '\t' || d == '\n' ||
+                d == '\r') {
+                break;
+            }
+            ++pos_;
+        }
+    }
+
+private:
+    std::string_view s_;
+    std::size_t pos_ = 0;
+};
+
+// Key text as written, unescaped only when it contains escapes (rare).
+bool key_equals(std::string_view raw_key, std::string_view want) {
+    if (raw_key.find('\\') == std::string_view::npos) return raw_key == want;
+    rapidjson::Document d;
+    std::string quoted;
+    quoted.reserve(raw_key.size() + 2);
+    quoted.push_back('"');
+    quoted.append(raw_key);
+    quoted.push_back('"');
+    d.Parse(quoted.data(), quoted.size());
+    return !d.HasParseError() && d.IsString() &&
+           std::string_view(d.GetString(), d.GetStringLength()) == want;
+}
+
+bool content_has_image(const rapidjson::Value& content, Dialect d);
+
+bool block_has_image(const rapidjson::Value& block, Dialect d) {
+    if (!block.IsObject()) return false;
+    auto type = block.FindMember("type");
+    if (type != block.MemberEnd() && type->value.IsString()) {
+        std::string_view t(type->value.GetString(), type->value.GetStringLength());
+        if (d == Dialect::kAnthropic && (t == "image" || t == "document")) return t == "image";
+        if (d == Dialect::kOpenAI && t == "image_url") return true;
+    }
+    // tool_result blocks carry nested content (Read tool on an image).
+    auto nested = block.FindMember("content");
+    return nested != block.MemberEnd() && content_has_image(nested->value, d);
+}
+
+bool content_has_image(const rapidjson::Value& content, Dialect d) {
+    if (!content.IsArray()) return false;
+    for (const auto& b : content.GetArray()) {
+        if (block_has_image(b, d)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string replace_top_level_values(
+    std::string_view raw, const std::vector<std::pair<std::string_view, std::string>>& repl) {
+    std::string out;
+    out.reserve(raw.size() + 64);
+    JsonScanner sc(raw);
+    std::size_t copied = 0;
+    sc.skip_ws();
+    if (sc.peek() != '{') return std::string(raw);
+    sc.advance();
+    while (true) {
+        sc.skip_ws();
+        if (sc.peek() != '"') break;
+        std::string_view key = sc.string_token();
+        sc.skip_ws();
+        if (sc.peek() != ':') break;
+        sc.advance();
+        sc.skip_ws();
+        std::size_t value_start = sc.pos();
+        sc.skip_value();
+        std::size_t value_end = sc.pos();
+        for (const auto& [name, literal] : repl) {
+            if (key_equals(key, name)) {
+                out.append(raw.substr(copied, value_start - copied));
+                out.append(literal);
+                copied = value_end;
+                break;
+            }
+        }
+        sc.skip_ws();
+        if (sc.peek() != ',') break;
+        sc.advance();
+    }
+    out.append(raw.substr(copied));
+    return out;
+}
+
+std::string rewrite_model(std::string_view raw, std::string_view model) {
+    std::string literal;
+    json_append_string(literal, model);
+    return replace_top_level_values(raw, {{"model", std::move(literal)}});
+}
+
+Status parse_request(Dialect client, std::string_view body, const JsonLimits& limits,
+                     ParsedRequest& out) {
+    out.dialect = client;
+    out.raw = body;
+    out.facts = RequestFacts{};
+    if (Status st = parse_json(body, limits, out.doc); !st.ok()) return st;
+    const rapidjson::Value& doc = out.doc;
+    if (!doc.IsObject()) {
+        return make_error(ErrorCode::kInvalidRequest, "", "request body must be a JSON object");
+    }
+    auto model = doc.FindMember("model");
+    if (model == doc.MemberEnd()) {
+        return make_error(ErrorCode::kInvalidRequest, "model", "field required");
+    }
+    if (!model->value.IsString() || model->value.GetStringLength() == 0) {
+        return make_error(ErrorCode::kInvalidRequest, "model", "must be a non-empty string");
+    }
+    out.facts.model.assign(model->value.GetString(), model->value.GetStringLength());
+
+    auto messages = doc.FindMember("messages");
+    if (messages == doc.MemberEnd()) {
+        return make_error(ErrorCode::kInvalidRequest, "messages", "field required");
+    }
+    if (!messages->value.IsArray()) {
+        return make_error(ErrorCode::kInvalidRequest, "messages", "must be an array");
+    }
+    auto stream = doc.FindMember("stream");
+    if (stream != doc.MemberEnd() && !stream->value.IsNull()) {
+        if (!stream->value.IsBool()) {
+            return make_error(ErrorCode::kInvalidRequest, "stream", "must be a boolean");
+        }
+        out.facts.stream = stream->value.GetBool();
+    }
+
+    if (client == Dialect::kAnthropic) {
+        auto thinking = doc.FindMember("thinking");
+        if (thinking != doc.MemberEnd() && thinking->value.IsObject()) {
+            auto type = thinking->value.FindMember("type");
+            out.facts.thinking = type != thinking->value.MemberEnd() && type->value.IsString() &&
+                                 std::strcmp(type->value.GetString(), "disabled") != 0;
+        }
+        auto tools = doc.FindMember("tools");
+        if (tools != doc.MemberEnd() && tools->value.IsArray()) {
+            for (const auto& t : tools->value.GetArray()) {
+                if (!t.IsObject()) continue;
+                auto type = t.FindMember("type");
+                if (type != t.MemberEnd() && type->value.IsString() &&
+                    std::strncmp(type->value.GetString(), "web_search", 10) == 0) {
+                    out.facts.has_web_search = true;
+                }
+            }
+        }
+    } else {
+        auto effort = doc.FindMember("reasoning_effort");
+        out.facts.thinking = effort != doc.MemberEnd() && effort->value.IsString() &&
+                             std::strcmp(effort->value.GetString(), "none") != 0;
+        out.facts.has_web_search = doc.HasMember("web_search_options");
+    }
+    for (const auto& m : messages->value.GetArray()) {
+        if (!m.IsObject()) continue;
+        auto content = m.FindMember("content");
+        if (content != m.MemberEnd() && content_has_image(content->value, client)) {
+            out.facts.has_image = true;
+            break;
+        }
+    }
+    return Status();
+}
+
+}  // namespace llmproxy

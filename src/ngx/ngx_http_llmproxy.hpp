@@ -1,0 +1,132 @@
+/*
+ * llmproxy nginx glue: shared declarations. The business logic lives in
+ * src/core (no nginx headers there); these files only adapt it to nginx's
+ * phases, pools, chains, subrequests and filters.
+ */
+#pragma once
+
+extern "C" {
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+extern ngx_module_t ngx_http_llmproxy_module;
+}
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/store.hpp"
+#include "core/translate.hpp"
+
+namespace llmproxy::ngx {
+
+/* http{} level configuration plus the per-worker runtime state hung off it. */
+struct MainConf {
+    ngx_str_t                 store_path;
+    ngx_str_t                 master_key_path;
+    u_char                    master_key[32];
+    ngx_flag_t                has_master_key;
+
+    /* worker runtime (init_process); the reader is owned here */
+    store::StoreReader       *reader;
+    ngx_msec_t                last_open_attempt;
+    uint64_t                  warned_txn;
+    ngx_event_t               reader_check_ev;
+};
+
+struct LocConf {
+    ngx_flag_t                enable;
+    ngx_str_t                 upstream_location;
+    size_t                    max_response_size;
+    size_t                    max_error_size;
+    ngx_uint_t                json_max_depth;
+};
+
+enum class Endpoint {
+    kRoot,            /* "/" probes */
+    kHello,           /* /api/hello */
+    kMessages,        /* POST /v1/messages */
+    kCountTokens,     /* POST /v1/messages/count_tokens */
+    kChatCompletions, /* POST /v1/chat/completions */
+    kModels,          /* GET /v1/models */
+    kUnknown,
+};
+
+/* What the upstream subrequest's filters are doing with its response. */
+enum class UpstreamMode {
+    kNone,         /* no header seen yet */
+    kCaptureError, /* non-2xx: keep a bounded copy for the error mapping */
+    kBuffer,       /* non-stream 2xx: collect, translate when complete */
+    kPassStream,   /* same-dialect SSE: forward bufs as they come */
+    kTranscode,    /* cross-dialect SSE: feed the StreamTranscoder */
+};
+
+/*
+ * Per-request state of the main request; C++ object in the request pool,
+ * destroyed by a pool cleanup. The upstream subrequest points at the same
+ * object through its module ctx.
+ */
+struct RequestCtx {
+    ngx_http_request_t       *request = nullptr;
+    Endpoint                  endpoint = Endpoint::kUnknown;
+    Dialect                   client = Dialect::kAnthropic;
+
+    std::optional<store::KeyRecord> key;
+    std::string               body_copy;   /* only when the body was not one memory buf */
+    ParsedRequest             parsed;
+    std::shared_ptr<const store::Snapshot> snapshot;
+    const store::ResolvedProvider *provider = nullptr;
+    std::string               target_model;
+    TranslatedRequest         translated;
+
+    /* upstream attempt */
+    ngx_http_request_t       *sr = nullptr;
+    std::string               upstream_url;
+    std::string               upstream_host;
+    std::string               upstream_sni;
+    UpstreamMode              mode = UpstreamMode::kNone;
+    ngx_uint_t                upstream_status = 0;
+    bool                      upstream_complete = false; /* saw last_in_chain */
+    bool                      post_subrequest_done = false;
+    ngx_int_t                 subrequest_rc = NGX_OK;
+    bool                      committed = false;         /* main header sent */
+    bool                      finished = false;
+    std::string               collected;                 /* kBuffer / kCaptureError */
+    bool                      collected_truncated = false;
+    std::unique_ptr<StreamTranscoder> transcoder;
+    std::string               out;                       /* transcoder output staging */
+    ngx_chain_t              *pending = nullptr;         /* input not yet consumed */
+    ngx_chain_t              *free = nullptr;
+    ngx_chain_t              *busy = nullptr;
+};
+
+/* module.cpp */
+MainConf *main_conf(ngx_http_request_t *r);
+LocConf *loc_conf(ngx_http_request_t *r);
+/* Opens the store lazily (after a failed open, at most once a second). */
+store::StoreReader *store_reader(ngx_http_request_t *r);
+
+/* handler.cpp */
+ngx_int_t content_handler(ngx_http_request_t *r) noexcept;
+
+/* upstream.cpp */
+ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx);
+ngx_int_t init_upstream_filters(ngx_conf_t *cf);
+
+/* response.cpp */
+ngx_int_t add_header(ngx_http_request_t *r, std::string_view name, std::string_view value);
+/* Sends a complete in-memory response; returns what a content handler returns. */
+ngx_int_t send_response(ngx_http_request_t *r, ngx_uint_t status, std::string_view content_type,
+                        std::string_view body);
+ngx_int_t send_error(ngx_http_request_t *r, Dialect client, const ErrorResponse &err);
+ngx_str_t *copy_to_pool(ngx_pool_t *pool, std::string_view s);
+
+/* variables.cpp */
+ngx_int_t add_variables(ngx_conf_t *cf);
+
+RequestCtx *get_ctx(ngx_http_request_t *r);
+
+}  // namespace llmproxy::ngx

@@ -1,0 +1,367 @@
+/*
+ * Content phase: endpoint dispatch, key authentication, body reading,
+ * routing and request translation. The upstream exchange itself is in
+ * ngx_http_llmproxy_upstream.cpp.
+ */
+#include "ngx_http_llmproxy.hpp"
+
+#include <exception>
+#include <new>
+
+#include "core/errors.hpp"
+
+namespace llmproxy::ngx {
+namespace {
+
+std::string_view to_sv(const ngx_str_t &s) {
+    return {reinterpret_cast<const char *>(s.data), s.len};
+}
+
+Endpoint classify(ngx_http_request_t *r) {
+    std::string_view uri = to_sv(r->uri);
+    // Tolerate one trailing slash, as clients that join base URLs often add one.
+    if (uri.size() > 1 && uri.back() == '/') {
+        uri.remove_suffix(1);
+    }
+    if (uri == "/" || uri.empty()) return Endpoint::kRoot;
+    if (uri == "/api/hello") return Endpoint::kHello;
+    if (uri == "/v1/messages") return Endpoint::kMessages;
+    if (uri == "/v1/messages/count_tokens") return Endpoint::kCountTokens;
+    if (uri == "/v1/chat/completions" || uri == "/chat/completions") {
+        return Endpoint::kChatCompletions;
+    }
+    if (uri == "/v1/models" || uri == "/models") return Endpoint::kModels;
+    return Endpoint::kUnknown;
+}
+
+ngx_table_elt_t *find_header(ngx_http_request_t *r, std::string_view lowcase_name) {
+    ngx_list_part_t *part = &r->headers_in.headers.part;
+    auto *h = static_cast<ngx_table_elt_t *>(part->elts);
+    for (ngx_uint_t i = 0;; i++) {
+        if (i >= part->nelts) {
+            if (part->next == nullptr) break;
+            part = part->next;
+            h = static_cast<ngx_table_elt_t *>(part->elts);
+            i = 0;
+        }
+        if (h[i].key.len == lowcase_name.size() &&
+            ngx_strncmp(h[i].lowcase_key, lowcase_name.data(), lowcase_name.size()) == 0) {
+            return &h[i];
+        }
+    }
+    return nullptr;
+}
+
+// Dialect of the caller for endpoints that both SDKs use (/v1/models, 404s):
+// Anthropic clients always send anthropic-version or x-api-key.
+Dialect guess_dialect(ngx_http_request_t *r, Endpoint ep) {
+    switch (ep) {
+    case Endpoint::kMessages:
+    case Endpoint::kCountTokens:
+        return Dialect::kAnthropic;
+    case Endpoint::kChatCompletions:
+        return Dialect::kOpenAI;
+    default:
+        break;
+    }
+    if (find_header(r, "anthropic-version") != nullptr || find_header(r, "x-api-key") != nullptr) {
+        return Dialect::kAnthropic;
+    }
+    return Dialect::kOpenAI;
+}
+
+std::string_view presented_key(ngx_http_request_t *r) {
+    if (ngx_table_elt_t *h = find_header(r, "x-api-key"); h != nullptr && h->value.len > 0) {
+        return to_sv(h->value);
+    }
+    if (r->headers_in.authorization != nullptr) {
+        std::string_view v = to_sv(r->headers_in.authorization->value);
+        if (v.size() > 7 && ngx_strncasecmp(reinterpret_cast<u_char *>(const_cast<char *>(v.data())),
+                                            reinterpret_cast<u_char *>(const_cast<char *>("Bearer ")),
+                                            7) == 0) {
+            v.remove_prefix(7);
+            while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+            return v;
+        }
+    }
+    return {};
+}
+
+void destroy_ctx(void *data) noexcept {
+    static_cast<RequestCtx *>(data)->~RequestCtx();
+}
+
+RequestCtx *create_ctx(ngx_http_request_t *r) {
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(RequestCtx));
+    if (cln == nullptr) {
+        return nullptr;
+    }
+    auto *ctx = new (cln->data) RequestCtx();
+    cln->handler = destroy_ctx;
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_llmproxy_module);
+    return ctx;
+}
+
+ngx_int_t reject(ngx_http_request_t *r, Dialect d, int status, std::string_view message,
+                 std::string_view type = {}, std::string_view code = {}) {
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return send_error(r, d, error_response(d, status, message, type, code));
+}
+
+ngx_int_t method_not_allowed(ngx_http_request_t *r, Dialect d, std::string_view allow) {
+    if (add_header(r, "Allow", allow) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    std::string msg = "method " + std::string(to_sv(r->method_name)) + " is not allowed on " +
+                      std::string(to_sv(r->uri)) + "; use " + std::string(allow);
+    return reject(r, d, 405, msg);
+}
+
+// Authenticates the presented key. Returns NGX_OK with ctx->key set, or the
+// rc of an error response already sent.
+ngx_int_t authenticate(ngx_http_request_t *r, RequestCtx *ctx, bool *ok) {
+    *ok = false;
+    Dialect d = ctx->client;
+    std::string_view secret = presented_key(r);
+    if (secret.empty()) {
+        return reject(r, d, 401,
+                      "missing API key: send it in the x-api-key header or as "
+                      "Authorization: Bearer <key>",
+                      {}, "missing_api_key");
+    }
+    store::StoreReader *reader = store_reader(r);
+    if (reader == nullptr) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llmproxy: store is not available, refusing request");
+        return reject(r, d, 503, "the gateway's key store is not available");
+    }
+    auto found = reader->find_key(secret);
+    if (!found.ok()) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: key lookup failed: %s",
+                      found.error().describe().c_str());
+        return reject(r, d, 503, "the gateway's key store is not available");
+    }
+    if (!found->has_value()) {
+        return reject(r, d, 401, "invalid API key", {}, "invalid_api_key");
+    }
+    store::KeyRecord &key = **found;
+    if (key.disabled) {
+        return reject(r, d, 401, "API key " + key.id + " is disabled", {}, "invalid_api_key");
+    }
+    if (key.expires_at != 0 && key.expires_at <= static_cast<std::int64_t>(ngx_time())) {
+        return reject(r, d, 401, "API key " + key.id + " has expired", {}, "invalid_api_key");
+    }
+    ctx->key = std::move(key);
+    *ok = true;
+    return NGX_OK;
+}
+
+ngx_int_t probe_response(ngx_http_request_t *r) {
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+        return method_not_allowed(r, guess_dialect(r, Endpoint::kRoot), "GET, HEAD");
+    }
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return send_response(r, NGX_HTTP_OK, "application/json", R"({"status":"ok"})");
+}
+
+// The body as one contiguous view: a single memory buffer is used in place;
+// anything else (several buffers, spilled to a temp file) is copied once.
+Status gather_body(ngx_http_request_t *r, RequestCtx *ctx, std::string_view *out) {
+    if (r->request_body == nullptr || r->request_body->bufs == nullptr) {
+        *out = {};
+        return Status();
+    }
+    ngx_chain_t *cl = r->request_body->bufs;
+    if (cl->next == nullptr && !cl->buf->in_file) {
+        *out = {reinterpret_cast<const char *>(cl->buf->pos),
+                static_cast<std::size_t>(cl->buf->last - cl->buf->pos)};
+        return Status();
+    }
+    std::string &body = ctx->body_copy;
+    for (; cl != nullptr; cl = cl->next) {
+        ngx_buf_t *b = cl->buf;
+        if (b->in_file) {
+            off_t size = b->file_last - b->file_pos;
+            std::size_t at = body.size();
+            body.resize(at + static_cast<std::size_t>(size));
+            ssize_t n = ngx_read_file(b->file, reinterpret_cast<u_char *>(&body[at]),
+                                      static_cast<size_t>(size), b->file_pos);
+            if (n != static_cast<ssize_t>(size)) {
+                return make_error(ErrorCode::kInternal, "", "cannot read the request body file");
+            }
+        } else {
+            body.append(reinterpret_cast<const char *>(b->pos),
+                        static_cast<std::size_t>(b->last - b->pos));
+        }
+    }
+    *out = body;
+    return Status();
+}
+
+bool model_allowed(const store::KeyRecord &key, std::string_view model) {
+    if (key.models.empty()) return true;
+    for (const auto &pattern : key.models) {
+        if (store::pattern_matches(pattern, model)) return true;
+    }
+    return false;
+}
+
+void log_snapshot_warnings(ngx_http_request_t *r, store::StoreReader *reader,
+                           const store::Snapshot &snap) {
+    MainConf *mcf = main_conf(r);
+    if (mcf->warned_txn == snap.txn_id) return;
+    mcf->warned_txn = snap.txn_id;
+    for (const auto &w : reader->warnings()) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "llmproxy: store: %s", w.c_str());
+    }
+}
+
+// Everything after the body has been read; returns what a content handler
+// would return (an rc to finalize with, or NGX_DONE when a subrequest runs).
+ngx_int_t handle_inference(ngx_http_request_t *r, RequestCtx *ctx) {
+    Dialect d = ctx->client;
+    std::string_view body;
+    if (Status st = gather_body(r, ctx, &body); !st.ok()) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: %s",
+                      st.error().describe().c_str());
+        return send_error(r, d, error_response(d, st.error()));
+    }
+    if (body.empty()) {
+        return send_error(r, d, error_response(d, 400, "request body is empty"));
+    }
+    LocConf *lcf = loc_conf(r);
+    JsonLimits limits;
+    limits.max_depth = static_cast<unsigned>(lcf->json_max_depth);
+    if (Status st = parse_request(d, body, limits, ctx->parsed); !st.ok()) {
+        return send_error(r, d, error_response(d, st.error()));
+    }
+    const std::string &model = ctx->parsed.facts.model;
+    if (!model_allowed(*ctx->key, model)) {
+        return send_error(r, d,
+                          error_response(d, 403,
+                                         "API key " + ctx->key->id + " may not use model " + model,
+                                         {}, "model_not_allowed"));
+    }
+    store::StoreReader *reader = store_reader(r);
+    auto snap = reader != nullptr ? reader->snapshot()
+                                  : Result<std::shared_ptr<const store::Snapshot>>(
+                                        make_error(ErrorCode::kUnavailable, "", "store not open"));
+    if (!snap.ok()) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: store snapshot failed: %s",
+                      snap.error().describe().c_str());
+        return send_error(r, d, error_response(d, 503, "the gateway's store is not available"));
+    }
+    ctx->snapshot = std::move(snap.value());
+    log_snapshot_warnings(r, reader, *ctx->snapshot);
+
+    const store::RouteRecord *route = ctx->snapshot->routes.match(model);
+    if (route == nullptr || route->targets.empty()) {
+        return send_error(r, d,
+                          error_response(d, 404, "model " + model + " is not served here (no route)",
+                                         {}, "model_not_found"));
+    }
+    const store::Target &target = route->targets.front();
+    ctx->provider = ctx->snapshot->provider(target.provider);
+    if (ctx->provider == nullptr) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llmproxy: route \"%s\" names unknown provider \"%s\"",
+                      route->pattern.c_str(), target.provider.c_str());
+        return send_error(r, d, error_response(d, 502, "the route for this model is misconfigured"));
+    }
+    ctx->target_model = target.model;
+
+    TranslateOptions opts;
+    opts.target_model = ctx->target_model;
+    opts.quirks = ctx->provider->quirks;
+    auto cap = ctx->provider->record.model_max_tokens.find(ctx->target_model);
+    if (cap != ctx->provider->record.model_max_tokens.end()) {
+        opts.max_tokens_cap = cap->second;
+    }
+    auto translated = translate_request(ctx->parsed, ctx->provider->record.format, opts);
+    if (!translated.ok()) {
+        return send_error(r, d, error_response(d, translated.error()));
+    }
+    ctx->translated = std::move(translated.value());
+    return start_upstream(r, ctx);
+}
+
+void body_read_handler(ngx_http_request_t *r) noexcept {
+    RequestCtx *ctx = get_ctx(r);
+    ngx_int_t rc;
+    try {
+        rc = handle_inference(r, ctx);
+    } catch (const std::bad_alloc &) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: out of memory");
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: %s", e.what());
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rc == NGX_DONE) {
+        return;  // the upstream subrequest owns the request now
+    }
+    ngx_http_finalize_request(r, rc);
+}
+
+ngx_int_t handle(ngx_http_request_t *r) {
+    Endpoint ep = classify(r);
+    if (ep == Endpoint::kRoot || ep == Endpoint::kHello) {
+        return probe_response(r);
+    }
+    RequestCtx *ctx = create_ctx(r);
+    if (ctx == nullptr) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ctx->endpoint = ep;
+    ctx->client = guess_dialect(r, ep);
+    if (ep == Endpoint::kUnknown) {
+        return reject(r, ctx->client, 404,
+                      "no such endpoint: " + std::string(to_sv(r->uri)), "not_found_error",
+                      "unknown_url");
+    }
+    if (ep == Endpoint::kModels) {
+        if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+            return method_not_allowed(r, ctx->client, "GET");
+        }
+    } else if (r->method != NGX_HTTP_POST) {
+        return method_not_allowed(r, ctx->client, "POST");
+    }
+    bool ok = false;
+    ngx_int_t rc = authenticate(r, ctx, &ok);
+    if (!ok) {
+        return rc;
+    }
+    if (ep == Endpoint::kModels || ep == Endpoint::kCountTokens) {
+        return reject(r, ctx->client, 404, "endpoint not available in this build",
+                      "not_found_error");
+    }
+    rc = ngx_http_read_client_request_body(r, body_read_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+    return NGX_DONE;
+}
+
+}  // namespace
+
+RequestCtx *get_ctx(ngx_http_request_t *r) {
+    return static_cast<RequestCtx *>(ngx_http_get_module_ctx(r, ngx_http_llmproxy_module));
+}
+
+ngx_int_t content_handler(ngx_http_request_t *r) noexcept {
+    try {
+        return handle(r);
+    } catch (const std::bad_alloc &) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: out of memory");
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: %s", e.what());
+    }
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+}  // namespace llmproxy::ngx

@@ -1,0 +1,289 @@
+/*
+ * Module definition, directives, configuration and the worker life cycle
+ * (the LMDB store is opened after fork, in init_process, never in the master).
+ */
+#include "ngx_http_llmproxy.hpp"
+
+#include <exception>
+#include <new>
+
+namespace llmproxy::ngx {
+namespace {
+
+constexpr ngx_msec_t kReaderCheckInterval = 60000;
+constexpr ngx_msec_t kReopenInterval = 1000;
+
+void *create_main_conf(ngx_conf_t *cf) noexcept;
+char *init_main_conf(ngx_conf_t *cf, void *conf) noexcept;
+void *create_loc_conf(ngx_conf_t *cf) noexcept;
+char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept;
+char *set_llmproxy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept;
+ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept;
+ngx_int_t init_process(ngx_cycle_t *cycle) noexcept;
+void exit_process(ngx_cycle_t *cycle) noexcept;
+
+// clang-format off
+ngx_command_t commands[] = {
+    { ngx_string("llmproxy_store"),
+      NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(MainConf, store_path),
+      nullptr },
+
+    { ngx_string("llmproxy_master_key"),
+      NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(MainConf, master_key_path),
+      nullptr },
+
+    { ngx_string("llmproxy"),
+      NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+      set_llmproxy,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      nullptr },
+
+    { ngx_string("llmproxy_upstream_location"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(LocConf, upstream_location),
+      nullptr },
+
+    { ngx_string("llmproxy_max_response_size"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(LocConf, max_response_size),
+      nullptr },
+
+    { ngx_string("llmproxy_json_max_depth"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(LocConf, json_max_depth),
+      nullptr },
+
+    ngx_null_command
+};
+
+ngx_http_module_t module_ctx = {
+    preconfiguration,
+    postconfiguration,
+    create_main_conf,
+    init_main_conf,
+    nullptr,
+    nullptr,
+    create_loc_conf,
+    merge_loc_conf,
+};
+// clang-format on
+
+void *create_main_conf(ngx_conf_t *cf) noexcept {
+    auto *mcf = static_cast<MainConf *>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
+    return mcf;
+}
+
+char *init_main_conf(ngx_conf_t *cf, void *conf) noexcept {
+    auto *mcf = static_cast<MainConf *>(conf);
+    if (mcf->master_key_path.len == 0) {
+        return NGX_CONF_OK;
+    }
+    try {
+        // Read in the master (as root) at configuration time, so workers
+        // never need access to the key file.
+        std::string path(reinterpret_cast<char *>(mcf->master_key_path.data),
+                         mcf->master_key_path.len);
+        auto key = store::load_master_key(path);
+        if (!key.ok()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy_master_key \"%V\": %s",
+                               &mcf->master_key_path, key.error().describe().c_str());
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+        ngx_memcpy(mcf->master_key, key->bytes.data(), sizeof(mcf->master_key));
+        mcf->has_master_key = 1;
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy_master_key: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
+
+void *create_loc_conf(ngx_conf_t *cf) noexcept {
+    auto *lcf = static_cast<LocConf *>(ngx_pcalloc(cf->pool, sizeof(LocConf)));
+    if (lcf == nullptr) {
+        return nullptr;
+    }
+    lcf->enable = NGX_CONF_UNSET;
+    lcf->max_response_size = NGX_CONF_UNSET_SIZE;
+    lcf->max_error_size = NGX_CONF_UNSET_SIZE;
+    lcf->json_max_depth = NGX_CONF_UNSET_UINT;
+    return lcf;
+}
+
+char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
+    auto *prev = static_cast<LocConf *>(parent);
+    auto *conf = static_cast<LocConf *>(child);
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_str_value(conf->upstream_location, prev->upstream_location,
+                             "/_llmproxy_upstream");
+    ngx_conf_merge_size_value(conf->max_response_size, prev->max_response_size,
+                              32 * 1024 * 1024);
+    ngx_conf_merge_size_value(conf->max_error_size, prev->max_error_size, 64 * 1024);
+    ngx_conf_merge_uint_value(conf->json_max_depth, prev->json_max_depth, 128);
+    if (conf->upstream_location.len == 0 || conf->upstream_location.data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llmproxy_upstream_location must be a URI starting with \"/\"");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
+
+char *set_llmproxy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *lcf = static_cast<LocConf *>(conf);
+    if (lcf->enable != NGX_CONF_UNSET) {
+        return const_cast<char *>("is duplicate");
+    }
+    lcf->enable = 1;
+    auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = content_handler;
+    return NGX_CONF_OK;
+}
+
+ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept {
+    try {
+        return add_variables(cf);
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy: %s", e.what());
+        return NGX_ERROR;
+    }
+}
+
+ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept {
+    return init_upstream_filters(cf);
+}
+
+MainConf *cycle_main_conf(ngx_cycle_t *cycle) {
+    if (ngx_http_cycle_get_module_main_conf(cycle, ngx_http_core_module) == nullptr) {
+        return nullptr;  // no http{} block
+    }
+    return static_cast<MainConf *>(
+        ngx_http_cycle_get_module_main_conf(cycle, ngx_http_llmproxy_module));
+}
+
+void open_store(MainConf *mcf, ngx_log_t *log) {
+    mcf->last_open_attempt = ngx_current_msec;
+    std::optional<store::MasterKey> key;
+    if (mcf->has_master_key) {
+        store::MasterKey mk;
+        ngx_memcpy(mk.bytes.data(), mcf->master_key, mk.bytes.size());
+        key = mk;
+    }
+    std::string path(reinterpret_cast<char *>(mcf->store_path.data), mcf->store_path.len);
+    auto reader = store::StoreReader::open(path, key);
+    if (!reader.ok()) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "llmproxy: cannot open store \"%V\": %s",
+                      &mcf->store_path, reader.error().describe().c_str());
+        return;
+    }
+    mcf->reader = reader.value().release();
+    ngx_log_error(NGX_LOG_INFO, log, 0, "llmproxy: store \"%V\" opened", &mcf->store_path);
+}
+
+void reader_check_handler(ngx_event_t *ev) noexcept {
+    auto *mcf = static_cast<MainConf *>(ev->data);
+    try {
+        if (mcf->reader != nullptr) {
+            int cleared = mcf->reader->reader_check();
+            if (cleared > 0) {
+                ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                              "llmproxy: cleared %d stale LMDB reader slots", cleared);
+            }
+        }
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "llmproxy: reader check failed: %s", e.what());
+    }
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_add_timer(ev, kReaderCheckInterval);
+    }
+}
+
+ngx_int_t init_process(ngx_cycle_t *cycle) noexcept {
+    MainConf *mcf = cycle_main_conf(cycle);
+    if (mcf == nullptr || mcf->store_path.len == 0) {
+        return NGX_OK;
+    }
+    try {
+        open_store(mcf, cycle->log);
+        if (mcf->reader != nullptr) {
+            int cleared = mcf->reader->reader_check();
+            if (cleared > 0) {
+                ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                              "llmproxy: cleared %d stale LMDB reader slots", cleared);
+            }
+        }
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "llmproxy: store open failed: %s", e.what());
+    }
+    ngx_event_t *ev = &mcf->reader_check_ev;
+    ev->handler = reader_check_handler;
+    ev->data = mcf;
+    ev->log = cycle->log;
+    ev->cancelable = 1;  // never delays a graceful shutdown
+    ngx_add_timer(ev, kReaderCheckInterval);
+    return NGX_OK;
+}
+
+void exit_process(ngx_cycle_t *cycle) noexcept {
+    MainConf *mcf = cycle_main_conf(cycle);
+    if (mcf == nullptr) {
+        return;
+    }
+    if (mcf->reader_check_ev.timer_set) {
+        ngx_del_timer(&mcf->reader_check_ev);
+    }
+    delete mcf->reader;  // aborts the cached read txn, closes the env
+    mcf->reader = nullptr;
+}
+
+}  // namespace
+
+MainConf *main_conf(ngx_http_request_t *r) {
+    return static_cast<MainConf *>(ngx_http_get_module_main_conf(r, ngx_http_llmproxy_module));
+}
+
+LocConf *loc_conf(ngx_http_request_t *r) {
+    return static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_llmproxy_module));
+}
+
+store::StoreReader *store_reader(ngx_http_request_t *r) {
+    MainConf *mcf = main_conf(r);
+    if (mcf->reader == nullptr && mcf->store_path.len != 0 &&
+        ngx_current_msec - mcf->last_open_attempt >= kReopenInterval) {
+        open_store(mcf, r->connection->log);
+    }
+    return mcf->reader;
+}
+
+}  // namespace llmproxy::ngx
+
+// clang-format off
+ngx_module_t ngx_http_llmproxy_module = {
+    NGX_MODULE_V1,
+    &llmproxy::ngx::module_ctx,
+    llmproxy::ngx::commands,
+    NGX_HTTP_MODULE,
+    nullptr,
+    nullptr,
+    llmproxy::ngx::init_process,
+    nullptr,
+    nullptr,
+    llmproxy::ngx::exit_process,
+    nullptr,
+    NGX_MODULE_V1_PADDING
+};
+// clang-format on
