@@ -85,6 +85,26 @@ Result<ProviderRecord> decode_provider(std::string_view json);
 Result<RouteRecord> decode_route(std::string_view json);
 Result<KeyRecord> decode_key(std::string_view json);
 
+// ---- validation (ctl checks input with these; the writer re-checks records) ----
+// [a-z0-9][a-z0-9._-]{0,63}
+Status validate_provider_name(std::string_view name);
+// http(s)://host[:port][/path]: no userinfo, query or fragment. Returns the
+// URL with the scheme lower-cased and trailing slashes removed.
+Result<std::string> normalize_base_url(std::string_view url);
+// Name is an HTTP token; value has no CR, LF or NUL.
+Status validate_header(const Header& h);
+// [A-Za-z_][A-Za-z0-9_]{0,127}
+Status validate_env_var_name(std::string_view name);
+// nginx upstream block name: [A-Za-z0-9._-]{1,128}
+Status validate_upstream_name(std::string_view name);
+// Everything above plus quirks, targets and sizes, for a whole record.
+Status validate_provider(const ProviderRecord& r);
+Status validate_route(const RouteRecord& r);
+
+enum class KeyState { kActive, kDisabled, kExpired };
+KeyState key_state(const KeyRecord& k, std::int64_t now_unix);
+std::string_view key_state_name(KeyState s);
+
 // ---- keys and secrets ----
 Digest sha256(std::string_view data);
 // "sk-llmp-" + 43 base62 chars (>= 256 random bits from OpenSSL's CSPRNG).
@@ -119,6 +139,8 @@ public:
     static Result<RouteTable> build(std::vector<RouteRecord> routes);
     const RouteRecord* match(std::string_view model) const;
     const std::vector<RouteRecord>& routes() const;
+    // The routes in the order match() tries them (for listings).
+    std::vector<const RouteRecord*> in_precedence_order() const;
 
 private:
     struct Impl;
