@@ -10,7 +10,7 @@ cd "$ROOT"
 JOBS="${JOBS:-$(nproc)}"
 NGX_SRC=/usr/share/nginx/src
 
-cmake -S "$ROOT" -B "$ROOT/build/cmake" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+cmake -S "$ROOT" -B "$ROOT/build/cmake" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" -DLLMPROXY_OUT="$ROOT/build" >/dev/null
 cmake --build "$ROOT/build/cmake" -j"$JOBS"
 
 NGX_BUILD="$ROOT/build/ngx"
