@@ -266,7 +266,7 @@ export function sseRequest(url, options = {}) {
         for (const e of parser.feed(tail)) events.push(e);
         const text = Buffer.concat(chunks).toString('utf8');
         resolve({
-          status: res.statusCode, headers: res.headers, events, text, aborted,
+          status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, events, text, aborted,
           startedAt, headersAt, firstByteAt, endedAt: performance.now(), rest: parser.rest,
           json() { return JSON.parse(text); },
         });

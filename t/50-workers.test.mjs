@@ -1,0 +1,55 @@
+// Two worker processes under concurrent load: every request succeeds and
+// reaches the right provider with the right model.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { startGateway } from './lib/gateway.mjs';
+import { DIALECTS } from './lib/dialects.mjs';
+import { anthropicEvents, openaiChunks } from '../scripts/mock-provider.mjs';
+
+let gw;
+
+before(async () => {
+  gw = await startGateway({ label: 'workers', workers: 2, keys: ['alice', 'bob'] });
+});
+
+after(async () => { await gw.stop(); });
+
+test('20 concurrent requests (both dialects, stream and not, both keys) all succeed', async () => {
+  // Streams pause mid-way so that many requests are in flight at once.
+  gw.mocks.openai.setDefault((req) => (req.body?.stream
+    ? { type: 'sse', events: openaiChunks({ model: req.body.model, text: `reply ${req.body.messages[0].content}` })
+      .map((e, i) => (i === 1 ? { ...e, delayMs: 150 } : e)) }
+    : { type: 'demo' }));
+  gw.mocks.anthropic.setDefault((req) => (req.body?.stream
+    ? { type: 'sse', events: anthropicEvents({ model: req.body.model, text: `reply ${req.body.messages[0].content}` })
+      .map((e, i) => (i === 1 ? { ...e, delayMs: 150 } : e)) }
+    : { type: 'demo' }));
+
+  const jobs = Array.from({ length: 20 }, (_, i) => {
+    const dialect = i % 2 ? 'openai' : 'anthropic';
+    const stream = i % 4 >= 2;
+    const d = DIALECTS[dialect];
+    const body = d.body(d.model, { messages: [{ role: 'user', content: `n${i}` }], ...(stream ? { stream: true } : {}) });
+    const opts = { key: (i % 3 ? gw.keys.alice : gw.keys.bob).key, auth: i % 5 ? 'x-api-key' : 'bearer' };
+    return { i, dialect, stream, run: stream ? gw.stream(d.path, body, opts) : gw.post(d.path, body, opts) };
+  });
+  const results = await Promise.all(jobs.map((j) => j.run));
+
+  for (const [n, r] of results.entries()) {
+    const { dialect, stream, i } = jobs[n];
+    assert.equal(r.status, 200, `request ${i}: ${r.text.slice(0, 200)}`);
+    if (stream) {
+      const text = dialect === 'openai'
+        ? r.events.filter((e) => e.json?.choices?.length).map((e) => e.json.choices[0].delta.content ?? '').join('')
+        : r.events.filter((e) => e.json?.delta?.type === 'text_delta').map((e) => e.json.delta.text).join('');
+      assert.match(text, new RegExp(`reply n${i}\\b`), `request ${i} got its own stream`);
+    } else {
+      assert.match(JSON.stringify(r.json()), /llmproxy demo provider/);
+    }
+  }
+  assert.equal(gw.mocks.openai.requests.length, 10);
+  assert.equal(gw.mocks.anthropic.requests.length, 10);
+  assert.ok(gw.mocks.openai.requests.every((r) => r.body.model === 'gpt-mock'));
+  assert.ok(gw.mocks.anthropic.requests.every((r) => r.body.model === 'claude-real'));
+});
