@@ -148,7 +148,6 @@ ngx_int_t build_upstream_headers(ngx_http_request_t *r, ngx_http_request_t *sr, 
     sr->headers_in.chunked = 0;
     sr->headers_in.transfer_encoding = nullptr;
     sr->headers_in.authorization = nullptr;
-    sr->headers_in.cookie = nullptr;
     return NGX_OK;
 }
 
