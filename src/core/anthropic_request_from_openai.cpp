@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/json.hpp"
+#include "core/mapping.hpp"
 #include "core/translate_internal.hpp"
 
 namespace llmproxy::detail {
@@ -153,11 +154,13 @@ private:
     PendingMessage& message_for(bool assistant);
     std::string_view assign_tool_id(std::string_view original);
     std::string_view resolve_tool_id(std::string_view original);
-    std::string_view provider_tool_name(std::string_view client_name);
 
     const Value& root_;
     const TranslateOptions& opts_;
     TranslatedRequest result_;
+    // OpenAI and Anthropic share the tool-name alphabet; names from lenient
+    // clients that do not fit it are rewritten and mapped back in responses.
+    ToolNameMapper tool_names_{result_.response.tool_names};
 
     std::vector<SystemPart> system_;
     std::vector<PendingMessage> messages_;
@@ -233,33 +236,6 @@ std::string_view RequestConverter::resolve_tool_id(std::string_view original) {
     // it is valid (Anthropic reports the dangling reference itself).
     if (valid_tool_token(original, 256)) return original;
     return assign_tool_id(original);
-}
-
-std::string_view RequestConverter::provider_tool_name(std::string_view client_name) {
-    // OpenAI and Anthropic share the tool-name alphabet [a-zA-Z0-9_-]{1,64};
-    // lenient OpenAI-compatible clients may still send other names, which
-    // are rewritten here and restored in responses via ctx.tool_names.
-    if (valid_tool_token(client_name, 64)) return client_name;
-    auto& map = result_.response.tool_names.provider_to_client;
-    for (const auto& [provider, client] : map) {
-        if (client == client_name) return provider;
-    }
-    std::string name;
-    for (char c : client_name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        name.push_back(ok ? c : '_');
-        if (name.size() == 56) break;
-    }
-    if (name.empty()) name = "tool";
-    // A short hash keeps distinct long or rewritten names distinct.
-    std::uint32_t h = 2166136261u;
-    for (unsigned char c : client_name) h = (h ^ c) * 16777619u;
-    static const char hex[] = "0123456789abcdef";
-    name += '_';
-    for (int shift = 28; shift >= 0; shift -= 4) name.push_back(hex[(h >> shift) & 0xf]);
-    map.emplace_back(std::move(name), std::string(client_name));
-    return map.back().first;
 }
 
 Status RequestConverter::append_cache_control(const Value& part, const std::string& path,
@@ -496,7 +472,7 @@ Status RequestConverter::append_tool_use(std::string_view id, std::string_view n
     out += R"({"type":"tool_use","id":)";
     json_append_string(out, id);
     out += R"(,"name":)";
-    json_append_string(out, provider_tool_name(name));
+    json_append_string(out, tool_names_.provider_name(name));
     out += R"(,"input":)";
     std::string_view args;
     if (arguments != nullptr) {
@@ -707,7 +683,7 @@ Status RequestConverter::append_tool_definition(const Value& fn, const std::stri
     }
     comma(out);
     out += R"({"name":)";
-    json_append_string(out, provider_tool_name(view(*name)));
+    json_append_string(out, tool_names_.provider_name(view(*name)));
     const Value* description = present(fn, "description");
     if (description != nullptr) {
         if (!description->IsString()) return invalid(dotted(path, "description"), "must be a string");
@@ -827,7 +803,7 @@ Status RequestConverter::convert_tool_choice(bool have_tools, std::string& out, 
         forced = true;
     } else {
         out += R"("tool","name":)";
-        json_append_string(out, provider_tool_name(forced_name));
+        json_append_string(out, tool_names_.provider_name(forced_name));
         forced = true;
     }
     if (no_parallel) out += R"(,"disable_parallel_tool_use":true)";
