@@ -1,0 +1,465 @@
+#!/usr/bin/env bash
+# Gateway overhead benchmark (issue 6): llmproxy against plain nginx
+# proxy_pass, side by side, in one run, on 127.0.0.1 only.
+#
+# Processes (all started and stopped here):
+#   mock      stock nginx serving canned OpenAI / Anthropic JSON and 100-event SSE
+#   drip      small Node server sending one SSE event per second (2,000-stream test)
+#   baseline  stock nginx, plain proxy_pass to the mock with upstream keepalive
+#   gateway   the same nginx binary with the llmproxy module (when built)
+#   gateway-noka  (full mode) the gateway with providers that name no upstream block
+# Load: wrk with bench/wrk/post.lua (non-stream cases, and streams at >= 32
+# connections); bench/tools/stream-client.mjs for streams at 1 connection (time
+# to first event, inter-event gaps) and for the held concurrent streams.
+# Baseline and gateway alternate (A B, then B A) case by case in every round;
+# the table (bench/tools/report.mjs) shows medians over rounds.
+# See bench/README.md for what each figure means.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: scripts/bench.sh [--full | --quick | --smoke] [options]
+  --full            5 rounds x 3 s, 1/32/256 connections, 2,000 held streams (default, ~15 min)
+  --quick           2 rounds x 1 s, 1/32 connections, 500 held streams (< 1 min)
+  --smoke           1 round, 1 connection, 50 held streams: checks the harness works (seconds)
+  --rounds N        rounds (A/B pairs per case)
+  --duration S      seconds per measurement
+  --conns "1 32"    connection counts
+  --cases "c1 c2"   subset of: c1 c2 c3a c3b c4 c5
+  --hold N          concurrent streams held against the drip mock (0 = skip)
+  --drip-events N   events per drip stream (one per --drip-interval-ms)
+  --drip-interval-ms MS
+  --no-pin          do not pin (default on >= 2 CPUs: proxies on CPU 1, mock and load on CPU 0)
+  --out FILE        also write the markdown table to FILE
+  --keep            keep the run directory (configs, logs, raw results)
+EOF
+}
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$REPO/bench
+PAYLOADS=$BENCH/payloads
+NGINX=${NGINX:-/usr/sbin/nginx}
+MODULE=$REPO/build/ngx_http_llmproxy_module.so
+CTL=$REPO/build/llmproxy-ctl
+SERVER_CONF=$REPO/conf/llmproxy-server.conf
+
+mode=full rounds='' duration='' conns='' cases='' hold='' drip_events='' drip_interval=''
+pin=auto keep=0 out_file=''
+while (($#)); do
+  case $1 in
+    --full|--quick|--smoke) mode=${1#--} ;;
+    --rounds) rounds=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --conns) conns=$2; shift ;;
+    --cases) cases=$2; shift ;;
+    --hold) hold=$2; shift ;;
+    --drip-events) drip_events=$2; shift ;;
+    --drip-interval-ms) drip_interval=$2; shift ;;
+    --no-pin) pin=no ;;
+    --out) out_file=$2; shift ;;
+    --keep) keep=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+case $mode in
+  full)  : "${rounds:=5}" "${duration:=3}" "${conns:=1 32 256}" "${hold:=2000}" "${drip_events:=10}" "${drip_interval:=1000}"; warmup=1 noka=1 ;;
+  quick) : "${rounds:=2}" "${duration:=1}" "${conns:=1 32}" "${hold:=500}" "${drip_events:=3}" "${drip_interval:=1000}"; warmup=0 noka=0 ;;
+  smoke) : "${rounds:=1}" "${duration:=1}" "${conns:=1}" "${hold:=50}" "${drip_events:=3}" "${drip_interval:=200}"; warmup=0 noka=0 ;;
+esac
+: "${cases:=c1 c2 c3a c3b c4 c5}"
+[[ $rounds =~ ^[1-9][0-9]?$ && $duration =~ ^[1-9][0-9]?$ && $hold =~ ^[0-9]+$ && $drip_events =~ ^[0-9]+$ ]] ||
+  { echo "bench.sh: rounds 1-99, duration 1-99 s, hold and drip-events must be numbers" >&2; exit 2; }
+for c in $conns; do [[ $c =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: bad connection count $c" >&2; exit 2; }; done
+
+for tool in "$NGINX" wrk node curl; do
+  command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found" >&2; exit 2; }
+done
+
+# ---------------------------------------------------------------- run directory
+mkdir -p "$REPO/build/bench"
+RUN=$(mktemp -d "$REPO/build/bench/run-$(date -u +%Y%m%dT%H%M%SZ)-XXXX")
+RESULTS=$RUN/results.jsonl
+: >"$RESULTS"
+log() { printf '[bench %s] %s\n' "$(date -u +%T)" "$*" >&2; }
+
+# JSON string literal for an arbitrary short text (reasons, labels).
+json_str() {
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=$(printf '%s' "$s" | tr '\n\r\t' '   ' | tr -d '\000-\037')
+  printf '"%s"' "$s"
+}
+record() { printf '%s\n' "$1" >>"$RESULTS"; }
+
+# ---------------------------------------------------------------- processes
+started_pids=()   # "pid:signal" of everything started here (nginx stops on QUIT)
+stop_pid() {  # pid [signal]: graceful stop, then bounded wait, then KILL
+  local pid=$1 sig=${2:-TERM} i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -"$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  rm -f "$RUN/sampling"
+  for pid in "${started_pids[@]}"; do stop_pid "${pid%:*}" "${pid#*:}"; done
+  wait 2>/dev/null || true
+  if ((keep)); then log "run directory kept: $RUN"; else rm -rf "$RUN"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+next_port=$((20000 + ($$ % 400) * 20))
+pick_port() {  # VAR: first free port from next_port on
+  local p=$next_port
+  while port_in_use "$p"; do p=$((p + 1)); done
+  next_port=$((p + 1))
+  printf -v "$1" '%s' "$p"
+}
+wait_port() {  # port pid: until listening (5 s max) or the process died
+  local i
+  for ((i = 0; i < 100; i++)); do
+    port_in_use "$1" && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+if [[ $pin == auto && $(nproc) -ge 2 ]]; then
+  PROXY_AFFINITY='worker_cpu_affinity 10;' MOCK_AFFINITY='worker_cpu_affinity 01;'
+  LOADGEN=(taskset -c 0) pin_text='gateway/baseline worker on CPU 1; mock, drip mock, wrk, stream client on CPU 0'
+else
+  PROXY_AFFINITY='' MOCK_AFFINITY='' LOADGEN=() pin_text='not pinned'
+fi
+
+pick_port MOCK_PORT; pick_port DRIP_PORT; pick_port BASE_PORT; pick_port GW_PORT; pick_port GWNK_PORT
+render() {  # template output [GW_DIR GW_PORT]
+  sed -e "s|@RUN@|$RUN|g" -e "s|@REPO@|$REPO|g" -e "s|@PAYLOADS@|$PAYLOADS|g" \
+      -e "s|@MOCK_PORT@|$MOCK_PORT|g" -e "s|@DRIP_PORT@|$DRIP_PORT|g" -e "s|@BASE_PORT@|$BASE_PORT|g" \
+      -e "s|@GW_DIR@|${3:-}|g" -e "s|@GW_PORT@|${4:-}|g" -e "s|@MOCK_WORKERS@|1|g" \
+      -e "s|@PROXY_AFFINITY@|$PROXY_AFFINITY|g" -e "s|@MOCK_AFFINITY@|$MOCK_AFFINITY|g" "$1" >"$2"
+}
+
+declare -A MASTER   # server name -> nginx master pid
+start_nginx() {  # name dir port: returns 1 with the reason in $RUN/<name>.reason
+  local name=$1 dir=$2 port=$3 pid
+  mkdir -p "$dir/tmp"
+  if ! "$NGINX" -t -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/configtest.log" 2>&1; then
+    grep -m1 -E 'emerg|alert|crit' "$dir/configtest.log" >"$RUN/$name.reason" || echo "nginx -t failed" >"$RUN/$name.reason"
+    return 1
+  fi
+  "$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
+  pid=$!
+  started_pids+=("$pid:QUIT")
+  if ! wait_port "$port" "$pid"; then
+    { grep -m1 -E 'emerg|alert|crit' "$dir/error.log" || echo "did not listen on $port"; } >"$RUN/$name.reason" 2>/dev/null
+    return 1
+  fi
+  MASTER[$name]=$pid
+}
+workers() { [[ -n ${MASTER[$1]:-} ]] && ps -o pid= --ppid "${MASTER[$1]}" | tr -d ' '; }
+rss_kb() {  # total VmRSS of a server's workers
+  local pid sum=0 v
+  for pid in $(workers "$1"); do
+    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    sum=$((sum + ${v:-0}))
+  done
+  echo "$sum"
+}
+cpu_ticks() {  # user+system clock ticks of a server's workers
+  local pid sum=0 v
+  for pid in $(workers "$1"); do
+    v=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true)
+    sum=$((sum + ${v:-0}))
+  done
+  echo "$sum"
+}
+
+# ---------------------------------------------------------------- mock, drip, baseline
+log "run dir $RUN; ports mock $MOCK_PORT drip $DRIP_PORT baseline $BASE_PORT gateway $GW_PORT"
+mkdir -p "$RUN/mock" "$RUN/baseline"
+render "$BENCH/conf/mock.conf.in" "$RUN/mock/nginx.conf"
+render "$BENCH/conf/baseline.conf.in" "$RUN/baseline/nginx.conf"
+start_nginx mock "$RUN/mock" "$MOCK_PORT" || { log "mock failed: $(cat "$RUN/mock.reason")"; exit 1; }
+start_nginx base "$RUN/baseline" "$BASE_PORT" || { log "baseline failed: $(cat "$RUN/base.reason")"; exit 1; }
+if ((hold > 0)); then
+  "${LOADGEN[@]}" node "$BENCH/tools/drip-mock.mjs" --port "$DRIP_PORT" --events "$drip_events" \
+    --interval-ms "$drip_interval" 2>"$RUN/drip.log" &
+  drip_pid=$!
+  started_pids+=("$drip_pid:TERM")
+  wait_port "$DRIP_PORT" "$drip_pid" || { log "drip mock failed: $(head -3 "$RUN/drip.log")"; exit 1; }
+fi
+mock_requests() { curl -s "http://127.0.0.1:$MOCK_PORT/mock_status" | awk 'NR == 3 {print $3}'; }
+
+# ---------------------------------------------------------------- gateway
+API_KEY='sk-llmp-baseline-needs-no-key'
+gw_reason='' gwnk_reason='' GWNK_KEY=''
+setup_gateway() {  # name dir port with_upstream; on failure returns 1 with $fail_reason
+  local name=$1 dir=$2 port=$3 up=$4 upd=() upr=() out key cmd
+  fail_reason=''
+  [[ -f $MODULE ]] || { fail_reason="module not built ($MODULE missing)"; return 1; }
+  [[ -x $CTL ]] || { fail_reason="llmproxy-ctl not built ($CTL missing)"; return 1; }
+  [[ -f $SERVER_CONF ]] || { fail_reason="conf/llmproxy-server.conf missing"; return 1; }
+  mkdir -p "$dir"
+  if ((up)); then upd=(--upstream bench_drip) upr=(--upstream bench_mock); fi
+  local ctl=("$CTL" --store "$dir/store" --master-key "$dir/master.key") cmds=(
+    "init"
+    "provider add oj --format openai --base-url http://127.0.0.1:$MOCK_PORT/json/v1 --api-key x ${upr[*]}"
+    "provider add os --format openai --base-url http://127.0.0.1:$MOCK_PORT/sse/v1 --api-key x ${upr[*]}"
+    "provider add aj --format anthropic --base-url http://127.0.0.1:$MOCK_PORT/json --api-key x ${upr[*]}"
+    "provider add as --format anthropic --base-url http://127.0.0.1:$MOCK_PORT/sse --api-key x ${upr[*]}"
+    "provider add od --format openai --base-url http://127.0.0.1:$DRIP_PORT/drip/v1 --api-key x ${upd[*]}"
+    "route set bench-openai-json oj/gpt-mock"
+    "route set bench-openai-sse os/gpt-mock"
+    "route set claude-bench-json aj/claude-mock"
+    "route set claude-bench-sse as/claude-mock"
+    "route set bench-openai-drip od/gpt-mock"
+    "route set default oj/gpt-mock")
+  for cmd in "${cmds[@]}"; do
+    # shellcheck disable=SC2086  # word splitting intended: no word holds spaces or globs
+    if ! "${ctl[@]}" $cmd >"$dir/ctl.log" 2>&1; then
+      fail_reason="llmproxy-ctl ${cmd%% --*} failed: $(head -c 200 "$dir/ctl.log")"
+      return 1
+    fi
+  done
+  # The key is printed once; it stays out of every log and table.
+  if ! out=$("${ctl[@]}" key create bench --json 2>"$dir/ctl.log"); then
+    fail_reason="llmproxy-ctl key create failed: $(head -c 200 "$dir/ctl.log")"
+    return 1
+  fi
+  key=$(grep -o 'sk-llmp-[0-9A-Za-z]*' <<<"$out" | head -1 || true)
+  [[ -n $key ]] || { fail_reason='llmproxy-ctl key create printed no sk-llmp- key'; return 1; }
+  printf '%s' "$key" >"$dir/api.key"
+  render "$BENCH/conf/gateway.conf.in" "$dir/nginx.conf" "$dir" "$port"
+  if ! start_nginx "$name" "$dir" "$port"; then
+    fail_reason="gateway did not start: $(cat "$RUN/$name.reason")"
+    return 1
+  fi
+}
+if setup_gateway gw "$RUN/gateway" "$GW_PORT" 1; then
+  API_KEY=$(cat "$RUN/gateway/api.key")
+else
+  gw_reason=$fail_reason
+  log "gateway n/a: $gw_reason"
+fi
+if ((noka)) && [[ -z $gw_reason ]]; then
+  if setup_gateway gwnk "$RUN/gateway-noka" "$GWNK_PORT" 0; then
+    GWNK_KEY=$(cat "$RUN/gateway-noka/api.key")
+  else
+    gwnk_reason=$fail_reason
+    log "gateway without upstream block n/a: $gwnk_reason"
+  fi
+fi
+
+# ---------------------------------------------------------------- cases
+# kind: json | stream | reject. Baseline paths go through the plain proxy to the
+# same mock file the gateway's provider reaches.
+declare -A TITLE KIND BODY BPATH GPATH CLIENT BMARK GMARK
+def() { TITLE[$1]=$2 KIND[$1]=$3 BODY[$1]=$PAYLOADS/$4 BPATH[$1]=$5 GPATH[$1]=$6 CLIENT[$1]=$7 BMARK[$1]=$8 GMARK[$1]=$9; }
+def c1  '1 Anthropic → OpenAI, non-stream' json req-anthropic-to-openai.json \
+        /json/v1/chat/completions /v1/messages anthropic '"chat.completion"' '"type":"message"'
+def c2  '2 Anthropic → OpenAI, stream (100 events)' stream req-anthropic-to-openai-stream.json \
+        /sse/v1/chat/completions '/v1/messages?beta=true' anthropic '[DONE]' 'message_stop'
+def c3a '3a Anthropic passthrough, non-stream' json req-anthropic-to-anthropic.json \
+        /json/v1/messages /v1/messages anthropic '"type":"message"' '"type":"message"'
+def c3b '3b Anthropic passthrough, stream (100 events)' stream req-anthropic-to-anthropic-stream.json \
+        /sse/v1/messages '/v1/messages?beta=true' anthropic 'message_stop' 'message_stop'
+def c4  '4 OpenAI → Anthropic, stream (100 events)' stream req-openai-to-anthropic-stream.json \
+        /sse/v1/messages /v1/chat/completions openai 'message_stop' '[DONE]'
+def c5  '5 Invalid-key flood (vs proxied c1)' reject req-anthropic-to-openai.json \
+        '' /v1/messages anthropic '' ''
+
+client_headers() {  # client key -> HEADERS array
+  if [[ $1 == anthropic ]]; then
+    HEADERS=("x-api-key: $2" 'anthropic-version: 2023-06-01'
+      'anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14'
+      'User-Agent: claude-cli/2.1.69 (external, cli)' 'x-app: cli')
+  else
+    HEADERS=("Authorization: Bearer $2" 'User-Agent: OpenAI/Python 1.54.0')
+  fi
+}
+arm_port() { case $1 in base) echo "$BASE_PORT" ;; gw) echo "$GW_PORT" ;; gwnk) echo "$GWNK_PORT" ;; esac; }
+arm_path() { if [[ $2 == base ]]; then echo "${BPATH[$1]}"; else echo "${GPATH[$1]}"; fi; }
+arm_key() { if [[ $1 == gwnk ]]; then echo "$GWNK_KEY"; else echo "$API_KEY"; fi; }
+arms_of() {  # case -> arms measured for it
+  local a=()
+  [[ ${KIND[$1]} != reject ]] && a+=(base)
+  a+=(gw)
+  ((noka)) && [[ $1 == c1 || $1 == c2 ]] && a+=(gwnk)
+  echo "${a[@]}"
+}
+
+declare -A NA   # "case/arm" -> reason it is not measured
+precheck() {  # case arm: one request, checks status and a dialect marker
+  local c=$1 arm=$2 port path status want_status=200 mark
+  case $arm in
+    gw) [[ -n $gw_reason ]] && { NA[$c/$arm]=$gw_reason; return; } ;;
+    gwnk) [[ -n $gwnk_reason ]] && { NA[$c/$arm]=$gwnk_reason; return; } ;;
+  esac
+  port=$(arm_port "$arm") path=$(arm_path "$c" "$arm")
+  if [[ $arm == base ]]; then mark=${BMARK[$c]}; else mark=${GMARK[$c]}; fi
+  client_headers "${CLIENT[$c]}" "$(arm_key "$arm")"
+  [[ ${KIND[$c]} == reject ]] && { want_status=401; HEADERS[0]='x-api-key: sk-llmp-0000000000000000000000000000000000000000000'; }
+  local hargs=() h
+  for h in "${HEADERS[@]}"; do hargs+=(-H "$h"); done
+  status=$(curl -s -m 10 -o "$RUN/precheck-$c-$arm.out" -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/json' "${hargs[@]}" --data-binary "@${BODY[$c]}" \
+    "http://127.0.0.1:$port$path" || echo 000)
+  if [[ $status != "$want_status" ]]; then
+    NA[$c/$arm]="precheck: HTTP $status, expected $want_status"
+  elif [[ -n $mark ]] && ! grep -qF -- "$mark" "$RUN/precheck-$c-$arm.out"; then
+    NA[$c/$arm]="precheck: response lacks $mark"
+  fi
+}
+
+server_of() { case $1 in base) echo base ;; gw) echo gw ;; gwnk) echo gwnk ;; esac; }
+measure() {  # round conns case arm [warmup]
+  local r=$1 n=$2 c=$3 arm=$4 warm=${5:-0} port path server t0 t1 out json leaked=null tool key
+  port=$(arm_port "$arm") path=$(arm_path "$c" "$arm") server=$(server_of "$arm")
+  key=$(arm_key "$arm")
+  client_headers "${CLIENT[$c]}" "$key"
+  [[ ${KIND[$c]} == reject ]] && HEADERS[0]='X-Bench-Invalid-Keys: x-api-key'
+  local before=0
+  [[ ${KIND[$c]} == reject ]] && before=$(mock_requests)
+  t0=$(cpu_ticks "$server")
+  if [[ ${KIND[$c]} == stream && $n -eq 1 ]]; then
+    tool=stream
+    local hargs=() h
+    for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
+    out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$port$path" \
+      --body "${BODY[$c]}" --conns 1 --duration "$duration" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
+  else
+    tool=wrk
+    out=$("${LOADGEN[@]}" wrk -t1 -c"$n" -d"${duration}s" --timeout 10s -s "$BENCH/wrk/post.lua" \
+      "http://127.0.0.1:$port$path" -- "${BODY[$c]}" "${HEADERS[@]}" 2>>"$RUN/client.log" || true)
+  fi
+  t1=$(cpu_ticks "$server")
+  ((warm)) && return 0
+  json=$(grep -m1 '^{' <<<"$out" || true)
+  [[ -n $json ]] || json='{"failed":true}'
+  if [[ ${KIND[$c]} == reject ]]; then leaked=$(( $(mock_requests) - before - 1 )); fi
+  record "{\"kind\":\"run\",\"round\":$r,\"conns\":$n,\"case\":\"$c\",\"arm\":\"$arm\",\"tool\":\"$tool\",\"cpu_ticks\":$((t1 - t0)),\"leaked\":$leaked,\"result\":$json}"
+}
+
+# ---------------------------------------------------------------- memory sampler
+sample_peaks() {  # runs in the background while $RUN/sampling exists (bounded)
+  local i s v
+  declare -A peak=()
+  for ((i = 0; i < 20000; i++)); do
+    [[ -e $RUN/sampling ]] || break
+    for s in base gw gwnk; do
+      [[ -n ${MASTER[$s]:-} ]] || continue
+      v=$(rss_kb "$s")
+      if ((v > ${peak[$s]:-0})); then peak[$s]=$v; echo "$v" >"$RUN/peak-$s"; fi
+    done
+    sleep 0.5
+  done
+}
+record_rss() {  # phase
+  local s
+  for s in base gw gwnk; do
+    [[ -n ${MASTER[$s]:-} ]] && record "{\"kind\":\"rss\",\"server\":\"$s\",\"phase\":\"$1\",\"kb\":$(rss_kb "$s")}"
+  done
+  return 0
+}
+
+# ---------------------------------------------------------------- run
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+record_rss idle
+for c in $cases; do
+  [[ -n ${KIND[$c]:-} ]] || { log "unknown case $c"; exit 2; }
+  for arm in $(arms_of "$c"); do precheck "$c" "$arm"; done
+done
+# c5 compares against c1's proxied baseline.
+[[ " $cases " == *" c5 "* && " $cases " != *" c1 "* ]] && cases="c1 $cases" && precheck c1 base
+
+touch "$RUN/sampling"
+sample_peaks &
+sampler_pid=$!
+started_pids+=("$sampler_pid:TERM")
+if ((warmup)); then
+  log "warm-up"
+  for c in $cases; do
+    for arm in $(arms_of "$c"); do
+      [[ -z ${NA[$c/$arm]:-} ]] && measure 0 32 "$c" "$arm" 1
+    done
+  done
+fi
+total=0
+for c in $cases; do total=$((total + $(wc -w <<<"$(arms_of "$c")"))); done
+log "mode $mode: $rounds round(s) x conns [$conns] x $total arms x ${duration}s"
+for ((round = 1; round <= rounds; round++)); do
+  for n in $conns; do
+    for c in $cases; do
+      read -r -a arms <<<"$(arms_of "$c")"
+      # A B in odd rounds, B A in even rounds: order effects cancel out.
+      if ((round % 2 == 0)); then
+        for ((i = 0, j = ${#arms[@]} - 1; i < j; i++, j--)); do t=${arms[i]}; arms[i]=${arms[j]}; arms[j]=$t; done
+      fi
+      for arm in "${arms[@]}"; do
+        [[ -z ${NA[$c/$arm]:-} ]] && measure "$round" "$n" "$c" "$arm"
+      done
+    done
+  done
+  log "round $round done"
+done
+rm -f "$RUN/sampling"
+wait "$sampler_pid" 2>/dev/null || true
+for s in base gw gwnk; do
+  [[ -f $RUN/peak-$s ]] && record "{\"kind\":\"rss\",\"server\":\"$s\",\"phase\":\"load_peak\",\"kb\":$(cat "$RUN/peak-$s")}"
+done
+sleep 1
+record_rss after_load
+
+# Held streams: N concurrent slow streams (Anthropic client; the gateway
+# translates the drip mock's OpenAI chunks), RSS sampled while they are open.
+if ((hold > 0)); then
+  hold_timeout=$(( drip_events * (drip_interval + 999) / 1000 + 30 ))
+  for arm in base gw; do
+    if [[ $arm == gw && -n $gw_reason ]]; then
+      record "{\"kind\":\"hold\",\"server\":\"gw\",\"na\":$(json_str "$gw_reason")}"; continue
+    fi
+    if [[ $arm == base ]]; then path=/drip/v1/chat/completions; else path=/v1/messages?beta=true; fi
+    client_headers anthropic "$API_KEY"
+    hargs=()
+    for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
+    rm -f "$RUN/peak-$arm"
+    touch "$RUN/sampling"
+    sample_peaks &
+    sampler_pid=$!
+    started_pids+=("$sampler_pid:TERM")
+    log "holding $hold streams on $arm ($drip_events events, ${drip_interval} ms apart)"
+    out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$(arm_port "$arm")$path" \
+      --body "$PAYLOADS/req-anthropic-drip-stream.json" --hold "$hold" --timeout "$hold_timeout" \
+      "${hargs[@]}" 2>>"$RUN/client.log" || true)
+    rm -f "$RUN/sampling"
+    wait "$sampler_pid" 2>/dev/null || true
+    json=$(grep -m1 '^{' <<<"$out" || true)
+    sleep 1
+    record "{\"kind\":\"hold\",\"server\":\"$arm\",\"streams\":$hold,\"rss_peak_kb\":$(cat "$RUN/peak-$arm" 2>/dev/null || echo 0),\"rss_after_kb\":$(rss_kb "$arm"),\"result\":${json:-null}}"
+  done
+fi
+
+# ---------------------------------------------------------------- report
+{
+  printf '{"mode":"%s","rounds":%s,"duration_s":%s,"conns":"%s","cases":"%s",' "$mode" "$rounds" "$duration" "$conns" "$cases"
+  printf '"pinning":%s,"nproc":%s,"loadavg_start":"%s","loadavg_end":"%s",' "$(json_str "$pin_text")" "$(nproc)" "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '"date":"%s","git":"%s","nginx":%s,' "$(date -u +%FT%TZ)" "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$(json_str "$("$NGINX" -v 2>&1)")"
+  printf '"hold_events":%s,"hold_interval_ms":%s,' "$drip_events" "$drip_interval"
+  printf '"gateway_na":%s,"gateway_noka_na":%s,"noka":%s,"titles":{' "$(json_str "$gw_reason")" "$(json_str "$gwnk_reason")" "$noka"
+  sep=''
+  for c in $cases; do printf '%s"%s":%s' "$sep" "$c" "$(json_str "${TITLE[$c]}")"; sep=,; done
+  printf '},"na":{'
+  sep=''
+  for k in "${!NA[@]}"; do printf '%s"%s":%s' "$sep" "$k" "$(json_str "${NA[$k]}")"; sep=,; done
+  printf '}}\n'
+} >"$RUN/meta.json"
+node "$BENCH/tools/report.mjs" "$RUN/meta.json" "$RESULTS" >"$RUN/table.md"
+cat "$RUN/table.md"
+[[ -n $out_file ]] && cp "$RUN/table.md" "$out_file"
+exit 0
