@@ -111,6 +111,8 @@ Digest sha256(std::string_view data);
 std::string generate_key_secret();
 std::string generate_key_id();
 bool constant_time_equal(const Digest& a, const Digest& b);
+// Fills digest, prefix and last4 of `k` from a secret (create and rotate).
+void set_key_secret(KeyRecord& k, std::string_view secret);
 
 // 32-byte master key, stored as 64 hex chars + "\n" in a 0600 file.
 struct MasterKey {

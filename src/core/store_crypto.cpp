@@ -189,6 +189,15 @@ bool constant_time_equal(const Digest& a, const Digest& b) {
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+void set_key_secret(KeyRecord& k, std::string_view secret) {
+    k.digest = sha256(secret);
+    std::string_view body = secret.substr(0, kKeySecretPrefix.size()) == kKeySecretPrefix
+                                ? secret.substr(kKeySecretPrefix.size())
+                                : secret;
+    k.prefix = std::string(kKeySecretPrefix) + std::string(body.substr(0, 4));
+    k.last4 = std::string(secret.substr(secret.size() >= 4 ? secret.size() - 4 : 0));
+}
+
 // ---- master key file ----
 
 Result<MasterKey> load_master_key(const std::string& path) {
