@@ -29,7 +29,8 @@ usage: scripts/bench.sh [--full | --quick | --smoke] [options]
   --hold N          concurrent streams held against the drip mock (0 = skip)
   --drip-events N   events per drip stream (one per --drip-interval-ms)
   --drip-interval-ms MS
-  --no-pin          do not pin (default on >= 2 CPUs: proxies on CPU 1, mock and load on CPU 0)
+  --pin             pin the proxy worker to CPU 1 and mock, drip mock and load to CPU 0
+                    (default: not pinned; on 2 CPUs pinning makes CPU 0 the bottleneck)
   --out FILE        also write the markdown table to FILE
   --keep            keep the run directory (configs, logs, raw results)
 EOF
@@ -44,7 +45,7 @@ CTL=$REPO/build/llmproxy-ctl
 SERVER_CONF=$REPO/conf/llmproxy-server.conf
 
 mode=full rounds='' duration='' conns='' cases='' hold='' drip_events='' drip_interval=''
-pin=auto keep=0 out_file=''
+pin=no keep=0 out_file=''
 while (($#)); do
   case $1 in
     --full|--quick|--smoke) mode=${1#--} ;;
@@ -55,7 +56,7 @@ while (($#)); do
     --hold) hold=$2; shift ;;
     --drip-events) drip_events=$2; shift ;;
     --drip-interval-ms) drip_interval=$2; shift ;;
-    --no-pin) pin=no ;;
+    --pin) pin=yes ;;
     --out) out_file=$2; shift ;;
     --keep) keep=1 ;;
     -h|--help) usage; exit 0 ;;
@@ -130,7 +131,7 @@ wait_port() {  # port pid: until listening (5 s max) or the process died
   return 1
 }
 
-if [[ $pin == auto && $(nproc) -ge 2 ]]; then
+if [[ $pin == yes && $(nproc) -ge 2 ]]; then
   PROXY_AFFINITY='worker_cpu_affinity 10;' MOCK_AFFINITY='worker_cpu_affinity 01;'
   LOADGEN=(taskset -c 0) pin_text='gateway/baseline worker on CPU 1; mock, drip mock, wrk, stream client on CPU 0'
 else
@@ -319,14 +320,14 @@ precheck() {  # case arm: one request, checks status and a dialect marker
 
 server_of() { case $1 in base) echo base ;; gw) echo gw ;; gwnk) echo gwnk ;; esac; }
 measure() {  # round conns case arm [warmup]
-  local r=$1 n=$2 c=$3 arm=$4 warm=${5:-0} port path server t0 t1 out json leaked=null tool key
+  local r=$1 n=$2 c=$3 arm=$4 warm=${5:-0} port path server t0 t1 m0 m1 out json leaked=null tool key
   port=$(arm_port "$arm") path=$(arm_path "$c" "$arm") server=$(server_of "$arm")
   key=$(arm_key "$arm")
   client_headers "${CLIENT[$c]}" "$key"
   [[ ${KIND[$c]} == reject ]] && HEADERS[0]='X-Bench-Invalid-Keys: x-api-key'
   local before=0
   [[ ${KIND[$c]} == reject ]] && before=$(mock_requests)
-  t0=$(cpu_ticks "$server")
+  t0=$(cpu_ticks "$server") m0=$(cpu_ticks mock)
   if [[ ${KIND[$c]} == stream && $n -eq 1 ]]; then
     tool=stream
     local hargs=() h
@@ -338,12 +339,12 @@ measure() {  # round conns case arm [warmup]
     out=$("${LOADGEN[@]}" wrk -t1 -c"$n" -d"${duration}s" --timeout 10s -s "$BENCH/wrk/post.lua" \
       "http://127.0.0.1:$port$path" -- "${BODY[$c]}" "${HEADERS[@]}" 2>>"$RUN/client.log" || true)
   fi
-  t1=$(cpu_ticks "$server")
+  t1=$(cpu_ticks "$server") m1=$(cpu_ticks mock)
   ((warm)) && return 0
   json=$(grep -m1 '^{' <<<"$out" || true)
   [[ -n $json ]] || json='{"failed":true}'
   if [[ ${KIND[$c]} == reject ]]; then leaked=$(( $(mock_requests) - before - 1 )); fi
-  record "{\"kind\":\"run\",\"round\":$r,\"conns\":$n,\"case\":\"$c\",\"arm\":\"$arm\",\"tool\":\"$tool\",\"cpu_ticks\":$((t1 - t0)),\"leaked\":$leaked,\"result\":$json}"
+  record "{\"kind\":\"run\",\"round\":$r,\"conns\":$n,\"case\":\"$c\",\"arm\":\"$arm\",\"tool\":\"$tool\",\"cpu_ticks\":$((t1 - t0)),\"mock_cpu_ticks\":$((m1 - m0)),\"leaked\":$leaked,\"result\":$json}"
 }
 
 # ---------------------------------------------------------------- memory sampler
@@ -459,7 +460,10 @@ fi
   for k in "${!NA[@]}"; do printf '%s"%s":%s' "$sep" "$k" "$(json_str "${NA[$k]}")"; sep=,; done
   printf '}}\n'
 } >"$RUN/meta.json"
-node "$BENCH/tools/report.mjs" "$RUN/meta.json" "$RESULTS" >"$RUN/table.md"
+# report.mjs exits 3 when the harness itself misbehaved (baseline errors or
+# missing baseline figures); gateway failures show in the table instead.
+status=0
+node "$BENCH/tools/report.mjs" "$RUN/meta.json" "$RESULTS" >"$RUN/table.md" || status=$?
 cat "$RUN/table.md"
 [[ -n $out_file ]] && cp "$RUN/table.md" "$out_file"
-exit 0
+exit "$status"

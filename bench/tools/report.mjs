@@ -27,10 +27,13 @@ const CLK_TCK = 100; // /proc/<pid>/stat ticks per second on Linux
 function view(run) {
   const r = run.result || {};
   if (r.failed) return { failed: true, errors: 1 };
+  const busy = (ticks) => (r.duration_s ? ticks / CLK_TCK / r.duration_s : null);
+  const load = { util: busy(run.cpu_ticks), mockUtil: busy(run.mock_cpu_ticks) };
   if (run.tool === 'wrk') {
     const e = r.errors;
     const sockErrors = e.connect + e.read + e.write + e.timeout;
     return {
+      ...load,
       rate: r.rps, count: r.requests, p50: r.lat_us.p50, p99: r.lat_us.p99,
       // For the invalid-key flood every response must be a non-2xx status.
       errors: sockErrors + (run.case === 'c5' ? r.requests - e.status : e.status),
@@ -39,6 +42,7 @@ function view(run) {
     };
   }
   return {
+    ...load,
     rate: r.streams_per_s, count: r.streams, errors: r.errors,
     ttfe50: r.ttfe_us.p50, ttfe99: r.ttfe_us.p99, gap99: r.gap_us.p99,
     cpuUs: r.streams ? (run.cpu_ticks * 1e6) / CLK_TCK / r.streams : null,
@@ -73,7 +77,12 @@ const TARGETS = {
 const rows = [];
 const row = (...cells) => rows.push(cells);
 const verdict = (ok, errors) => (errors > 0 ? `FAIL (${fmt(errors)} errors)` : ok === null ? '—' : ok ? 'pass' : 'FAIL');
-const cpuNote = (xs) => { const m = median(xs.map((v) => v.cpuUs)); return m === null ? '' : ` · ${fmt(m)} µs CPU`; };
+// Worker CPU per request and how busy the (single) worker was.
+const cpuNote = (xs) => {
+  const m = median(xs.map((v) => v.cpuUs));
+  const u = median(xs.map((v) => v.util));
+  return m === null ? '' : ` · ${fmt(m)} µs CPU${u === null ? '' : ` (${pct(u)} busy)`}`;
+};
 
 for (const c of cases) {
   if (!meta.titles[c]) continue;
@@ -174,6 +183,21 @@ for (const server of ['gw']) {
     `${fmt(target)} without errors, worker RSS < 100 MB`, result);
 }
 
+// Harness health: every measured baseline run must have worked, otherwise the
+// ratios mean nothing. (Gateway failures are results, shown in the table.)
+const harnessProblems = [];
+for (const run of runs) {
+  const v = view(run);
+  if (run.arm === 'base' && (v.failed || v.errors > 0)) harnessProblems.push(`${run.case} baseline at ${run.conns} conns: ${v.failed ? 'no result' : `${v.errors} errors`}`);
+}
+for (const c of cases) {
+  if (c !== 'c5' && !meta.na[`${c}/base`] && !runs.some((r) => r.case === c && r.arm === 'base')) harnessProblems.push(`${c}: no baseline run`);
+  if (meta.na[`${c}/base`]) harnessProblems.push(`${c} baseline: ${meta.na[`${c}/base`]}`);
+}
+const holdBase = holds.find((l) => l.server === 'base');
+if (holdBase && (!holdBase.result || holdBase.result.errors > 0)) harnessProblems.push('held streams on the baseline failed');
+const mockPeak = Math.max(0, ...runs.map((r) => view(r).mockUtil || 0));
+
 const esc = (s) => String(s).replace(/\|/g, '\\|');
 const out = [];
 out.push(`### llmproxy benchmark (${meta.mode}) — ${meta.date}, git ${meta.git}`);
@@ -181,10 +205,15 @@ out.push('');
 out.push(`${meta.nginx}; ${meta.nproc} CPUs, ${meta.pinning}; load average at start ${meta.loadavg_start}, at end ${meta.loadavg_end}. ` +
   `${meta.rounds} round(s) × ${meta.duration_s} s per measurement, baseline and gateway alternating. ` +
   'Figures are medians over rounds; "Gateway vs baseline" is the median of per-round ratios (or differences). ' +
-  '"µs CPU" is nginx worker CPU time per request. Baseline = same nginx, plain proxy_pass with upstream keepalive.' +
+  '"µs CPU" is nginx worker CPU time per request (and how busy the single worker was). ' +
+  `Baseline = same nginx, plain proxy_pass with upstream keepalive. Mock worker at most ${pct(mockPeak)} busy.` +
   (meta.gateway_na ? ` Gateway not measured: ${meta.gateway_na}.` : ''));
 out.push('');
 out.push('| Case | Conns | Metric | Baseline | Gateway | Gateway vs baseline | Target | Result |');
 out.push('|---|--:|---|--:|--:|--:|---|---|');
 for (const r of rows) out.push(`| ${r.map(esc).join(' | ')} |`);
+if (harnessProblems.length) {
+  out.push('', `**Harness problems** (figures above are not trustworthy): ${harnessProblems.join('; ')}.`);
+  process.exitCode = 3;
+}
 process.stdout.write(out.join('\n') + '\n');
