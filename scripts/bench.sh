@@ -29,6 +29,7 @@ usage: scripts/bench.sh [--full | --quick | --smoke] [options]
   --hold N          concurrent streams held against the drip mock (0 = skip)
   --drip-events N   events per drip stream (one per --drip-interval-ms)
   --drip-interval-ms MS
+  --hold-bodies "compact large"  request bodies for the held streams (600 B / 24 KB)
   --pin             pin the proxy worker to CPU 1 and mock, drip mock and load to CPU 0
                     (default: not pinned; on 2 CPUs pinning makes CPU 0 the bottleneck)
   --out FILE        also write the markdown table to FILE
@@ -44,7 +45,7 @@ MODULE=$REPO/build/ngx_http_llmproxy_module.so
 CTL=$REPO/build/llmproxy-ctl
 SERVER_CONF=$REPO/conf/llmproxy-server.conf
 
-mode=full rounds='' duration='' conns='' cases='' hold='' drip_events='' drip_interval=''
+mode=full rounds='' duration='' conns='' cases='' hold='' drip_events='' drip_interval='' hold_bodies=''
 pin=no keep=0 out_file=''
 while (($#)); do
   case $1 in
@@ -56,6 +57,7 @@ while (($#)); do
     --hold) hold=$2; shift ;;
     --drip-events) drip_events=$2; shift ;;
     --drip-interval-ms) drip_interval=$2; shift ;;
+    --hold-bodies) hold_bodies=$2; shift ;;
     --pin) pin=yes ;;
     --out) out_file=$2; shift ;;
     --keep) keep=1 ;;
@@ -65,13 +67,14 @@ while (($#)); do
   shift
 done
 case $mode in
-  full)  : "${rounds:=5}" "${duration:=3}" "${conns:=1 32 256}" "${hold:=2000}" "${drip_events:=10}" "${drip_interval:=1000}"; warmup=1 noka=1 ;;
-  quick) : "${rounds:=2}" "${duration:=1}" "${conns:=1 32}" "${hold:=500}" "${drip_events:=3}" "${drip_interval:=1000}"; warmup=0 noka=0 ;;
-  smoke) : "${rounds:=1}" "${duration:=1}" "${conns:=1}" "${hold:=50}" "${drip_events:=3}" "${drip_interval:=200}"; warmup=0 noka=0 ;;
+  full)  : "${rounds:=5}" "${duration:=3}" "${conns:=1 32 256}" "${hold:=2000}" "${drip_events:=10}" "${drip_interval:=1000}" "${hold_bodies:=compact large}"; warmup=1 noka=1 ;;
+  quick) : "${rounds:=2}" "${duration:=1}" "${conns:=1 32}" "${hold:=500}" "${drip_events:=3}" "${drip_interval:=500}" "${hold_bodies:=compact}"; warmup=0 noka=0 ;;
+  smoke) : "${rounds:=1}" "${duration:=1}" "${conns:=1}" "${hold:=50}" "${drip_events:=3}" "${drip_interval:=200}" "${hold_bodies:=compact}"; warmup=0 noka=0 ;;
 esac
 : "${cases:=c1 c2 c3a c3b c4 c5}"
 [[ $rounds =~ ^[1-9][0-9]?$ && $duration =~ ^[1-9][0-9]?$ && $hold =~ ^[0-9]+$ && $drip_events =~ ^[0-9]+$ ]] ||
   { echo "bench.sh: rounds 1-99, duration 1-99 s, hold and drip-events must be numbers" >&2; exit 2; }
+for b in $hold_bodies; do [[ $b == compact || $b == large ]] || { echo "bench.sh: hold body is compact or large" >&2; exit 2; }; done
 for c in $conns; do [[ $c =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: bad connection count $c" >&2; exit 2; }; done
 
 for tool in "$NGINX" wrk node curl; do
@@ -146,19 +149,21 @@ render() {  # template output [GW_DIR GW_PORT]
       -e "s|@PROXY_AFFINITY@|$PROXY_AFFINITY|g" -e "s|@MOCK_AFFINITY@|$MOCK_AFFINITY|g" "$1" >"$2"
 }
 
+# An nginx error line without its timestamp and pid prefix, shortened.
+first_error() { sed -E 's/^.*\[(emerg|alert|crit)\] [0-9#]+: //; s/^nginx: \[(emerg|alert|crit)\] //' | head -c 240; }
 declare -A MASTER   # server name -> nginx master pid
 start_nginx() {  # name dir port: returns 1 with the reason in $RUN/<name>.reason
   local name=$1 dir=$2 port=$3 pid
   mkdir -p "$dir/tmp"
   if ! "$NGINX" -t -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/configtest.log" 2>&1; then
-    grep -m1 -E 'emerg|alert|crit' "$dir/configtest.log" >"$RUN/$name.reason" || echo "nginx -t failed" >"$RUN/$name.reason"
+    { grep -m1 -E 'emerg|alert|crit' "$dir/configtest.log" || echo "nginx -t failed"; } | first_error >"$RUN/$name.reason"
     return 1
   fi
   "$NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
   pid=$!
   started_pids+=("$pid:QUIT")
   if ! wait_port "$port" "$pid"; then
-    { grep -m1 -E 'emerg|alert|crit' "$dir/error.log" || echo "did not listen on $port"; } >"$RUN/$name.reason" 2>/dev/null
+    { grep -m1 -E 'emerg|alert|crit' "$dir/error.log" || echo "did not listen on $port"; } 2>/dev/null | first_error >"$RUN/$name.reason"
     return 1
   fi
   MASTER[$name]=$pid
@@ -421,28 +426,32 @@ record_rss after_load
 # translates the drip mock's OpenAI chunks), RSS sampled while they are open.
 if ((hold > 0)); then
   hold_timeout=$(( drip_events * (drip_interval + 999) / 1000 + 30 ))
-  for arm in base gw; do
-    if [[ $arm == gw && -n $gw_reason ]]; then
-      record "{\"kind\":\"hold\",\"server\":\"gw\",\"na\":$(json_str "$gw_reason")}"; continue
-    fi
-    if [[ $arm == base ]]; then path=/drip/v1/chat/completions; else path=/v1/messages?beta=true; fi
-    client_headers anthropic "$API_KEY"
-    hargs=()
-    for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
-    rm -f "$RUN/peak-$arm"
-    touch "$RUN/sampling"
-    sample_peaks &
-    sampler_pid=$!
-    started_pids+=("$sampler_pid:TERM")
-    log "holding $hold streams on $arm ($drip_events events, ${drip_interval} ms apart)"
-    out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$(arm_port "$arm")$path" \
-      --body "$PAYLOADS/req-anthropic-drip-stream.json" --hold "$hold" --timeout "$hold_timeout" \
-      "${hargs[@]}" 2>>"$RUN/client.log" || true)
-    rm -f "$RUN/sampling"
-    wait "$sampler_pid" 2>/dev/null || true
-    json=$(grep -m1 '^{' <<<"$out" || true)
-    sleep 1
-    record "{\"kind\":\"hold\",\"server\":\"$arm\",\"streams\":$hold,\"rss_peak_kb\":$(cat "$RUN/peak-$arm" 2>/dev/null || echo 0),\"rss_after_kb\":$(rss_kb "$arm"),\"result\":${json:-null}}"
+  for body in $hold_bodies; do
+    body_file=$PAYLOADS/req-anthropic-drip-stream.json
+    [[ $body == large ]] && body_file=$PAYLOADS/req-anthropic-drip-stream-large.json
+    for arm in base gw; do
+      if [[ $arm == gw && -n $gw_reason ]]; then
+        record "{\"kind\":\"hold\",\"server\":\"gw\",\"body\":\"$body\",\"streams\":$hold,\"na\":$(json_str "$gw_reason")}"
+        continue
+      fi
+      if [[ $arm == base ]]; then path=/drip/v1/chat/completions; else path=/v1/messages?beta=true; fi
+      client_headers anthropic "$API_KEY"
+      hargs=()
+      for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
+      rm -f "$RUN/peak-$arm"
+      touch "$RUN/sampling"
+      sample_peaks &
+      sampler_pid=$!
+      started_pids+=("$sampler_pid:TERM")
+      log "holding $hold streams on $arm ($body body, $drip_events events, ${drip_interval} ms apart)"
+      out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$(arm_port "$arm")$path" \
+        --body "$body_file" --hold "$hold" --timeout "$hold_timeout" "${hargs[@]}" 2>>"$RUN/client.log" || true)
+      rm -f "$RUN/sampling"
+      wait "$sampler_pid" 2>/dev/null || true
+      json=$(grep -m1 '^{' <<<"$out" || true)
+      sleep 1
+      record "{\"kind\":\"hold\",\"server\":\"$arm\",\"body\":\"$body\",\"body_bytes\":$(stat -c %s "$body_file"),\"streams\":$hold,\"rss_peak_kb\":$(cat "$RUN/peak-$arm" 2>/dev/null || echo 0),\"rss_after_kb\":$(rss_kb "$arm"),\"result\":${json:-null}}"
+    done
   done
 fi
 

@@ -175,6 +175,18 @@ function anthropicRequest(model, stream) {
     ],
   };
 }
+// A small background request (Claude Code titles sessions this way): the
+// held-streams test runs with it and with the full request, to separate the
+// cost of an open stream from the cost of holding a large request body.
+function compactAnthropicRequest(model) {
+  return {
+    model, max_tokens: 512, stream: true, metadata: { user_id: userId },
+    system: [{ type: 'text', text: billingLine },
+      { type: 'text', text: 'Summarize this coding conversation in under 50 characters. Reply with the title only.' }],
+    messages: [{ role: 'user', content: 'Where do we parse request bodies? I want every parse to go through the size-limited helper.' }],
+  };
+}
+
 function openaiRequest(model, stream) {
   const a = anthropicRequest(model, stream);
   const sys = a.system.slice(1).map((b) => b.text).join('\n\n');
@@ -303,7 +315,8 @@ const files = {
   'req-anthropic-to-anthropic.json': JSON.stringify(anthropicRequest('claude-bench-json', false)),
   'req-anthropic-to-anthropic-stream.json': JSON.stringify(anthropicRequest('claude-bench-sse', true)),
   'req-openai-to-anthropic-stream.json': JSON.stringify(openaiRequest('claude-bench-sse', true)),
-  'req-anthropic-drip-stream.json': JSON.stringify(anthropicRequest('bench-openai-drip', true)),
+  'req-anthropic-drip-stream.json': JSON.stringify(compactAnthropicRequest('bench-openai-drip')),
+  'req-anthropic-drip-stream-large.json': JSON.stringify(anthropicRequest('bench-openai-drip', true)),
 };
 for (const [name, text] of Object.entries(files)) {
   writeFileSync(join(outDir, name), text);

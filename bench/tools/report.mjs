@@ -162,24 +162,25 @@ for (const [phase, label] of [['idle', 'idle'], ['load_peak', 'peak under load']
   row('Memory: worker RSS', '—', label, mb(b), gwNa || mb(g), b && g ? `${signed(g - b)} MB` : '—', '—', gwNa ? 'n/a' : '—');
 }
 const holds = lines.filter((l) => l.kind === 'hold');
-for (const server of ['gw']) {
-  const h = holds.find((l) => l.server === server);
-  const b = holds.find((l) => l.server === 'base');
+for (const body of ['compact', 'large']) {
+  const h = holds.find((l) => l.server === 'gw' && l.body === body);
+  const b = holds.find((l) => l.server === 'base' && l.body === body);
   if (!h && !b) continue;
-  const label = `${fmt(meta.hold_events)}-event drip streams (1 per ${fmt(meta.hold_interval_ms)} ms)`;
+  const bytes = (b && b.body_bytes) || (h && h.body_bytes);
+  const label = `${fmt(meta.hold_events)}-event drip streams, 1 event per ${fmt(meta.hold_interval_ms)} ms, ` +
+    `${body} request${bytes ? ` (${fmt(bytes / 1024, 1)} KB)` : ''}`;
   const desc = (x) => {
     if (!x || !x.result) return x && x.na ? `n/a (${x.na})` : 'n/a (client failed)';
     const r = x.result;
     const kinds = Object.entries(r.error_kinds || {}).map(([k, v]) => `${k} ${v}`).join(', ');
-    return `${fmt(r.ok)} ok, ${fmt(r.errors)} errors${kinds ? ` (${kinds})` : ''}, ${fmt(r.peak_open)} open at once; RSS peak ${mb(x.rss_peak_kb / 1024)}, after ${mb(x.rss_after_kb / 1024)}`;
+    return `${fmt(r.ok)} ok, ${fmt(r.errors)} errors${kinds ? ` (${kinds})` : ''}, ${fmt(r.peak_open)} open at once; ` +
+      `RSS peak ${mb(x.rss_peak_kb / 1024)}, after ${mb(x.rss_after_kb / 1024)}`;
   };
-  const target = h && h.streams ? h.streams : b ? b.streams : 0;
+  const target = (h || b).streams;
   let result = 'n/a';
-  if (h && h.result) {
-    const ok = h.result.errors === 0 && h.result.ok === target && h.rss_peak_kb / 1024 < 100;
-    result = ok ? 'pass' : 'FAIL';
-  }
-  row(`Concurrent streams: ${fmt(target)} held`, fmt(target), label, desc(b), desc(h), '—',
+  if (h && h.result) result = h.result.errors === 0 && h.result.ok === target && h.rss_peak_kb / 1024 < 100 ? 'pass' : 'FAIL';
+  const diff = h && h.result && b && b.result ? `${signed((h.rss_peak_kb - b.rss_peak_kb) / 1024)} MB RSS` : '—';
+  row(`Concurrent streams: ${fmt(target)} held`, fmt(target), label, desc(b), desc(h), diff,
     `${fmt(target)} without errors, worker RSS < 100 MB`, result);
 }
 
@@ -194,8 +195,9 @@ for (const c of cases) {
   if (c !== 'c5' && !meta.na[`${c}/base`] && !runs.some((r) => r.case === c && r.arm === 'base')) harnessProblems.push(`${c}: no baseline run`);
   if (meta.na[`${c}/base`]) harnessProblems.push(`${c} baseline: ${meta.na[`${c}/base`]}`);
 }
-const holdBase = holds.find((l) => l.server === 'base');
-if (holdBase && (!holdBase.result || holdBase.result.errors > 0)) harnessProblems.push('held streams on the baseline failed');
+for (const hb of holds.filter((l) => l.server === 'base')) {
+  if (!hb.result || hb.result.errors > 0) harnessProblems.push(`held streams (${hb.body} body) on the baseline failed`);
+}
 const mockPeak = Math.max(0, ...runs.map((r) => view(r).mockUtil || 0));
 
 const esc = (s) => String(s).replace(/\|/g, '\\|');
