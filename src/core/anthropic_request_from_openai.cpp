@@ -902,11 +902,6 @@ Status RequestConverter::convert_sampling_and_limits() {
                            "must be one of none, minimal, low, medium, high, xhigh");
         }
     }
-    if (thinking_budget_ > 0 && !max_tokens_given_ && !opts_.max_tokens_cap) {
-        // max_tokens covers thinking and answer on Anthropic (like
-        // max_completion_tokens on OpenAI); leave the default room for the answer.
-        max_tokens_ = thinking_budget_ + kDefaultMaxTokens;
-    }
     if (opts_.max_tokens_cap && max_tokens_ > *opts_.max_tokens_cap) {
         max_tokens_ = *opts_.max_tokens_cap;
     }
@@ -1024,6 +1019,11 @@ Result<TranslatedRequest> RequestConverter::run() {
     bool thinking = thinking_budget_ > 0 && !forced_tool && !last.assistant &&
                     last.tool_results.empty();
     std::uint64_t budget = thinking_budget_;
+    if (thinking && !max_tokens_given_ && !opts_.max_tokens_cap) {
+        // max_tokens covers thinking and answer on Anthropic (like
+        // max_completion_tokens on OpenAI); leave the default room for the answer.
+        max_tokens_ = budget + kDefaultMaxTokens;
+    }
     if (thinking && budget >= max_tokens_) {
         // The budget must stay below max_tokens, which bounds thinking and
         // answer together; split what the client allowed.
