@@ -15,4 +15,11 @@ constexpr std::string_view dialect_name(Dialect d) {
     return d == Dialect::kAnthropic ? "anthropic" : "openai";
 }
 
+// Keepalive sent while a stream is idle: Anthropic's own ping event, and an
+// SSE comment for OpenAI clients (their SDKs skip comments).
+constexpr std::string_view keepalive_event(Dialect d) {
+    return d == Dialect::kAnthropic ? "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+                                    : ": ping\n\n";
+}
+
 }  // namespace llmproxy

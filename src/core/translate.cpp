@@ -2,6 +2,8 @@
 // in the per-direction files (translate_internal.hpp).
 #include "core/translate.hpp"
 
+#include "core/mapping.hpp"
+#include "core/passthrough_stream.hpp"
 #include "core/translate_internal.hpp"
 
 namespace llmproxy {
@@ -75,6 +77,14 @@ Result<std::string> translate_response(Dialect provider, Dialect client, std::st
         if (!doc.IsObject()) {
             return make_error(ErrorCode::kInternal, "", "provider response is not a JSON object");
         }
+        auto u = doc.FindMember("usage");
+        if (usage != nullptr && u != doc.MemberEnd() && u->value.IsObject()) {
+            if (client == Dialect::kAnthropic) {
+                merge_anthropic_usage(u->value, *usage);
+            } else {
+                *usage = usage_from_openai(u->value);
+            }
+        }
         return rewrite_model(body, ctx.client_model);
     }
     return provider == Dialect::kOpenAI
@@ -84,7 +94,7 @@ Result<std::string> translate_response(Dialect provider, Dialect client, std::st
 
 std::unique_ptr<StreamTranscoder> make_stream_transcoder(Dialect provider, Dialect client,
                                                          const ResponseContext& ctx) {
-    if (provider == client) return nullptr;  // passthrough needs no transcoder
+    if (provider == client) return make_passthrough_stream(client, ctx);
     return provider == Dialect::kOpenAI ? detail::make_openai_to_anthropic_stream(ctx)
                                         : detail::make_anthropic_to_openai_stream(ctx);
 }

@@ -29,6 +29,8 @@ struct RequestFacts {
     bool thinking = false;         // Anthropic thinking enabled / OpenAI reasoning_effort
     bool has_image = false;        // any image part anywhere
     bool has_web_search = false;   // a web_search server tool is declared
+    // Not filled by parse_request (it costs a walk of the whole body); see
+    // token_estimate.hpp for callers that need it.
     std::uint64_t estimated_input_tokens = 0;
 };
 
@@ -116,6 +118,7 @@ public:
     virtual bool started() const = 0;
 };
 
+// For provider == client this is the passthrough stream (passthrough_stream.hpp).
 std::unique_ptr<StreamTranscoder> make_stream_transcoder(Dialect provider, Dialect client,
                                                          const ResponseContext& ctx);
 

@@ -18,6 +18,7 @@ extern ngx_module_t ngx_http_llmproxy_module;
 #include <string>
 #include <string_view>
 
+#include "core/inflate.hpp"
 #include "core/store.hpp"
 #include "core/translate.hpp"
 
@@ -43,6 +44,7 @@ struct LocConf {
     size_t                    max_response_size;
     size_t                    max_error_size;
     ngx_uint_t                json_max_depth;
+    ngx_msec_t                ping_interval;
 };
 
 enum class Endpoint {
@@ -60,8 +62,7 @@ enum class UpstreamMode {
     kNone,         /* no header seen yet */
     kCaptureError, /* non-2xx: keep a bounded copy for the error mapping */
     kBuffer,       /* non-stream 2xx: collect, translate when complete */
-    kPassStream,   /* same-dialect SSE: forward bufs as they come */
-    kTranscode,    /* cross-dialect SSE: feed the StreamTranscoder */
+    kStream,       /* SSE: through the StreamTranscoder (passthrough or translating) */
 };
 
 /*
@@ -97,6 +98,12 @@ struct RequestCtx {
     std::string               collected;                 /* kBuffer / kCaptureError */
     bool                      collected_truncated = false;
     std::unique_ptr<StreamTranscoder> transcoder;
+    std::unique_ptr<Inflater> inflater;                  /* provider compressed anyway */
+    std::string               inflated;
+    std::string               decode_error;
+    Usage                     usage;                     /* non-stream responses */
+    ngx_event_t               ping_ev{};
+    ngx_msec_t                last_output = 0;
     std::string               out;                       /* transcoder output staging */
     ngx_chain_t              *pending = nullptr;         /* input not yet consumed */
     ngx_chain_t              *free = nullptr;

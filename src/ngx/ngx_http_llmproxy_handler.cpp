@@ -9,6 +9,8 @@
 #include <new>
 
 #include "core/errors.hpp"
+#include "core/model_listing.hpp"
+#include "core/token_estimate.hpp"
 
 namespace llmproxy::ngx {
 namespace {
@@ -88,7 +90,11 @@ std::string_view presented_key(ngx_http_request_t *r) {
 }
 
 void destroy_ctx(void *data) noexcept {
-    static_cast<RequestCtx *>(data)->~RequestCtx();
+    auto *ctx = static_cast<RequestCtx *>(data);
+    if (ctx->ping_ev.timer_set) {
+        ngx_del_timer(&ctx->ping_ev);
+    }
+    ctx->~RequestCtx();
 }
 
 RequestCtx *create_ctx(ngx_http_request_t *r) {
@@ -221,6 +227,36 @@ void log_snapshot_warnings(ngx_http_request_t *r, store::StoreReader *reader,
     }
 }
 
+// The current store snapshot, or an error response already sent (*rc).
+bool load_snapshot(ngx_http_request_t *r, RequestCtx *ctx, ngx_int_t *rc) {
+    store::StoreReader *reader = store_reader(r);
+    auto snap = reader != nullptr ? reader->snapshot()
+                                  : Result<std::shared_ptr<const store::Snapshot>>(
+                                        make_error(ErrorCode::kUnavailable, "", "store not open"));
+    if (!snap.ok()) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: store snapshot failed: %s",
+                      snap.error().describe().c_str());
+        *rc = send_error(r, ctx->client,
+                         error_response(ctx->client, 503, "the gateway's store is not available"));
+        return false;
+    }
+    ctx->snapshot = std::move(snap.value());
+    log_snapshot_warnings(r, reader, *ctx->snapshot);
+    return true;
+}
+
+ngx_int_t list_models(ngx_http_request_t *r, RequestCtx *ctx) {
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_int_t rc;
+    if (!load_snapshot(r, ctx, &rc)) {
+        return rc;
+    }
+    return send_response(r, NGX_HTTP_OK, "application/json",
+                         models_response(ctx->client, listable_models(*ctx->snapshot, *ctx->key)));
+}
+
 // Everything after the body has been read; returns what a content handler
 // would return (an rc to finalize with, or NGX_DONE when a subrequest runs).
 ngx_int_t handle_inference(ngx_http_request_t *r, RequestCtx *ctx) {
@@ -247,17 +283,15 @@ ngx_int_t handle_inference(ngx_http_request_t *r, RequestCtx *ctx) {
                                          "API key " + ctx->key->id + " may not use model " + model,
                                          {}, "model_not_allowed"));
     }
-    store::StoreReader *reader = store_reader(r);
-    auto snap = reader != nullptr ? reader->snapshot()
-                                  : Result<std::shared_ptr<const store::Snapshot>>(
-                                        make_error(ErrorCode::kUnavailable, "", "store not open"));
-    if (!snap.ok()) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: store snapshot failed: %s",
-                      snap.error().describe().c_str());
-        return send_error(r, d, error_response(d, 503, "the gateway's store is not available"));
+    if (ctx->endpoint == Endpoint::kCountTokens) {
+        std::string json = "{\"input_tokens\":" +
+                           std::to_string(estimate_input_tokens(ctx->parsed)) + "}";
+        return send_response(r, NGX_HTTP_OK, "application/json", json);
     }
-    ctx->snapshot = std::move(snap.value());
-    log_snapshot_warnings(r, reader, *ctx->snapshot);
+    ngx_int_t rc;
+    if (!load_snapshot(r, ctx, &rc)) {
+        return rc;
+    }
 
     const store::RouteRecord *route = ctx->snapshot->routes.match(model);
     if (route == nullptr || route->targets.empty()) {
@@ -336,9 +370,8 @@ ngx_int_t handle(ngx_http_request_t *r) {
     if (!ok) {
         return rc;
     }
-    if (ep == Endpoint::kModels || ep == Endpoint::kCountTokens) {
-        return reject(r, ctx->client, 404, "endpoint not available in this build",
-                      "not_found_error");
+    if (ep == Endpoint::kModels) {
+        return list_models(r, ctx);
     }
     rc = ngx_http_read_client_request_body(r, body_read_handler);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {

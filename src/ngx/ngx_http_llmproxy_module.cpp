@@ -67,6 +67,13 @@ ngx_command_t commands[] = {
       offsetof(LocConf, json_max_depth),
       nullptr },
 
+    { ngx_string("llmproxy_ping_interval"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(LocConf, ping_interval),
+      nullptr },
+
     ngx_null_command
 };
 
@@ -121,6 +128,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     lcf->max_response_size = NGX_CONF_UNSET_SIZE;
     lcf->max_error_size = NGX_CONF_UNSET_SIZE;
     lcf->json_max_depth = NGX_CONF_UNSET_UINT;
+    lcf->ping_interval = NGX_CONF_UNSET_MSEC;
     return lcf;
 }
 
@@ -134,6 +142,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
                               32 * 1024 * 1024);
     ngx_conf_merge_size_value(conf->max_error_size, prev->max_error_size, 64 * 1024);
     ngx_conf_merge_uint_value(conf->json_max_depth, prev->json_max_depth, 128);
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval, 10000);
     if (conf->upstream_location.len == 0 || conf->upstream_location.data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llmproxy_upstream_location must be a URI starting with \"/\"");

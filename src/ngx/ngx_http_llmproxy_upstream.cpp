@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "core/errors.hpp"
+#include "core/inflate.hpp"
 
 namespace llmproxy::ngx {
 namespace {
@@ -231,6 +232,9 @@ ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx) {
 
 namespace {
 
+ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data,
+                      ngx_chain_t ***tail);
+
 bool is_attempt(ngx_http_request_t *r, RequestCtx **out) {
     if (r == r->main) return false;
     RequestCtx *ctx = get_ctx(r);
@@ -245,6 +249,47 @@ bool is_event_stream(ngx_http_request_t *r) {
            ngx_strncasecmp(reinterpret_cast<u_char *>(const_cast<char *>(ct.data())),
                            reinterpret_cast<u_char *>(const_cast<char *>("text/event-stream")),
                            17) == 0;
+}
+
+// Keepalive events while the provider is silent (reasoning models can think
+// for minutes), so proxies and clients do not cut an idle connection. They
+// are written through the subrequest, which owns the connection's output.
+void ping_handler(ngx_event_t *ev) noexcept {
+    auto *ctx = static_cast<RequestCtx *>(ev->data);
+    ngx_http_request_t *sr = ctx->sr;
+    if (ctx->finished || ctx->post_subrequest_done || sr == nullptr) {
+        return;
+    }
+    ngx_msec_t interval = loc_conf(ctx->request)->ping_interval;
+    ngx_msec_t idle = ngx_current_msec - ctx->last_output;
+    if (idle >= interval) {
+        ngx_chain_t *out = nullptr;
+        ngx_chain_t **tail = &out;
+        if (emit_events(sr, ctx, keepalive_event(ctx->client), &tail) != NGX_OK ||
+            next_body_filter(sr, out) == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_INFO, ev->log, 0, "llmproxy: sending a keepalive ping failed");
+            return;
+        }
+        ngx_chain_update_chains(sr->pool, &ctx->free, &ctx->busy, &out,
+                                reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
+        ctx->last_output = ngx_current_msec;
+        idle = 0;
+    }
+    ngx_add_timer(ev, interval - idle);
+}
+
+void start_ping_timer(RequestCtx *ctx) {
+    ngx_msec_t interval = loc_conf(ctx->request)->ping_interval;
+    ctx->last_output = ngx_current_msec;
+    if (interval == 0) {
+        return;
+    }
+    ngx_event_t *ev = &ctx->ping_ev;
+    ev->handler = ping_handler;
+    ev->data = ctx;
+    ev->log = ctx->request->connection->log;
+    ev->cancelable = 1;
+    ngx_add_timer(ev, interval);
 }
 
 // Sends the client's status line and headers, once, when the first output
@@ -266,7 +311,11 @@ ngx_int_t commit_stream_header(RequestCtx *ctx) {
         return NGX_ERROR;
     }
     ngx_int_t rc = ngx_http_send_header(r);
-    return rc == NGX_ERROR || rc > NGX_OK ? NGX_ERROR : NGX_OK;
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+    start_ping_timer(ctx);
+    return NGX_OK;
 }
 
 ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
@@ -281,17 +330,24 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
         // request's header is sent by commit_stream_header or resume_parent.
         r->header_sent = 1;
         r->filter_need_in_memory = 1;
+        if (r->headers_out.content_encoding != nullptr &&
+            r->headers_out.content_encoding->value.len > 0) {
+            // Asked for identity, got compressed anyway: decode, bounded.
+            std::string_view enc = to_sv(r->headers_out.content_encoding->value);
+            if (Inflater::handles(enc)) {
+                auto inf = Inflater::create(enc, loc_conf(ctx->request)->max_response_size);
+                if (inf.ok()) ctx->inflater = std::move(inf.value());
+            } else if (enc != "identity") {
+                ctx->decode_error = "provider used unsupported content encoding " +
+                                    std::string(enc);
+            }
+        }
         if (status < 200 || status >= 300) {
             ctx->mode = UpstreamMode::kCaptureError;
         } else if (ctx->parsed.facts.stream && is_event_stream(r)) {
-            Dialect provider = ctx->provider->record.format;
-            if (provider == ctx->client) {
-                ctx->mode = UpstreamMode::kPassStream;
-            } else {
-                ctx->transcoder =
-                    make_stream_transcoder(provider, ctx->client, ctx->translated.response);
-                ctx->mode = ctx->transcoder ? UpstreamMode::kTranscode : UpstreamMode::kPassStream;
-            }
+            ctx->transcoder = make_stream_transcoder(ctx->provider->record.format, ctx->client,
+                                                     ctx->translated.response);
+            ctx->mode = UpstreamMode::kStream;
         } else {
             ctx->mode = UpstreamMode::kBuffer;
         }
@@ -303,17 +359,33 @@ ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
     }
 }
 
+// The provider's bytes, decoded when it compressed them. On a decoding
+// error ctx->decode_error is set and nothing is returned.
+std::string_view decoded(RequestCtx *ctx, std::string_view bytes) {
+    if (!ctx->inflater || !ctx->decode_error.empty()) {
+        return ctx->decode_error.empty() ? bytes : std::string_view{};
+    }
+    ctx->inflated.clear();
+    if (Status st = ctx->inflater->feed(bytes, ctx->inflated); !st.ok()) {
+        ctx->decode_error = st.error().describe();
+        return {};
+    }
+    return ctx->inflated;
+}
+
 // Appends the bytes of `in` to ctx->collected (bounded), consuming them.
 void collect(RequestCtx *ctx, ngx_chain_t *in, std::size_t cap) {
     for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
         ngx_buf_t *b = cl->buf;
         std::size_t n = static_cast<std::size_t>(b->last - b->pos);
         if (n > 0) {
+            std::string_view data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
             std::size_t room = cap > ctx->collected.size() ? cap - ctx->collected.size() : 0;
-            if (n > room) {
+            if (data.size() > room) {
                 ctx->collected_truncated = true;
+                data = data.substr(0, room);
             }
-            ctx->collected.append(reinterpret_cast<const char *>(b->pos), n < room ? n : room);
+            ctx->collected.append(data);
             b->pos = b->last;
         }
         if (b->last_in_chain || b->last_buf) {
@@ -362,7 +434,8 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     // leave the provider's bytes unconsumed so nginx stops reading them.
     if (ctx->busy != nullptr && (r->connection->buffered & NGX_LOWLEVEL_BUFFERED)) {
         ngx_int_t rc = next_body_filter(r, nullptr);
-        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, nullptr,
+        ngx_chain_t *none = nullptr;
+        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &none,
                                 reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
         if (rc == NGX_ERROR) return NGX_ERROR;
         if (ctx->busy != nullptr && (r->connection->buffered & NGX_LOWLEVEL_BUFFERED)) {
@@ -375,7 +448,12 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
         ngx_buf_t *b = cl->buf;
         std::size_t n = static_cast<std::size_t>(b->last - b->pos);
         if (n > 0) {
-            ctx->transcoder->feed({reinterpret_cast<const char *>(b->pos), n}, ctx->out);
+            std::string_view data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
+            if (!ctx->decode_error.empty()) {
+                ctx->transcoder->fail(502, ctx->decode_error, ctx->out);
+            } else {
+                ctx->transcoder->feed(data, ctx->out);
+            }
             b->pos = b->last;
         }
         if (b->last_in_chain || b->last_buf) {
@@ -398,26 +476,13 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     if (out != nullptr && !ctx->committed && commit_stream_header(ctx) != NGX_OK) {
         return NGX_ERROR;
     }
+    if (out != nullptr) {
+        ctx->last_output = ngx_current_msec;
+    }
     ngx_int_t rc = next_body_filter(r, out);
     ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
                             reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
     return rc;
-}
-
-ngx_int_t pass_stream(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
-    bool has_data = false;
-    for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
-        if (ngx_buf_size(cl->buf) > 0) has_data = true;
-        if (cl->buf->last_in_chain || cl->buf->last_buf) ctx->upstream_complete = true;
-    }
-    if (!ctx->committed) {
-        if (!has_data) {
-            for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) cl->buf->pos = cl->buf->last;
-            return NGX_OK;
-        }
-        if (commit_stream_header(ctx) != NGX_OK) return NGX_ERROR;
-    }
-    return next_body_filter(r, in);
 }
 
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
@@ -428,9 +493,7 @@ ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
     try {
         LocConf *lcf = loc_conf(ctx->request);
         switch (ctx->mode) {
-        case UpstreamMode::kPassStream:
-            return pass_stream(r, ctx, in);
-        case UpstreamMode::kTranscode:
+        case UpstreamMode::kStream:
             return transcode(r, ctx, in);
         case UpstreamMode::kBuffer:
             collect(ctx, in, lcf->max_response_size);
@@ -487,6 +550,9 @@ ngx_int_t upstream_failure(ngx_http_request_t *r, RequestCtx *ctx) {
 
 ngx_int_t finish_buffered(ngx_http_request_t *r, RequestCtx *ctx) {
     Dialect provider = ctx->provider->record.format;
+    if (!ctx->decode_error.empty()) {
+        return send_error(r, ctx->client, error_response(ctx->client, 502, ctx->decode_error));
+    }
     if (!ctx->upstream_complete || ctx->collected_truncated) {
         std::string msg = ctx->collected_truncated
                               ? "provider response exceeds llmproxy_max_response_size"
@@ -498,9 +564,8 @@ ngx_int_t finish_buffered(ngx_http_request_t *r, RequestCtx *ctx) {
         ErrorResponse e = map_upstream_error(provider, ctx->client, 502, ctx->collected);
         return send_error(r, ctx->client, e);
     }
-    Usage usage;
     auto body = translate_response(provider, ctx->client, ctx->collected, ctx->translated.response,
-                                   &usage);
+                                   &ctx->usage);
     if (!body.ok()) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "llmproxy: invalid response from provider \"%s\": %s",
@@ -518,7 +583,15 @@ ngx_int_t finish_buffered(ngx_http_request_t *r, RequestCtx *ctx) {
 }
 
 ngx_int_t finish_response(ngx_http_request_t *r, RequestCtx *ctx) {
+    if (ctx->ping_ev.timer_set) {
+        ngx_del_timer(&ctx->ping_ev);
+    }
     if (r->connection->error) {
+        // The client went away; the access log shows 499 even when a 200
+        // header had already been sent.
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "llmproxy: client closed the connection, provider request closed");
+        r->headers_out.status = NGX_HTTP_CLIENT_CLOSED_REQUEST;
         return NGX_HTTP_CLIENT_CLOSED_REQUEST;
     }
     if (ctx->committed) {
@@ -531,11 +604,7 @@ ngx_int_t finish_response(ngx_http_request_t *r, RequestCtx *ctx) {
                       "llmproxy: provider \"%s\" stream ended early",
                       ctx->provider->record.name.c_str());
         std::string tail;
-        if (ctx->transcoder) {
-            ctx->transcoder->fail(502, "provider stream ended unexpectedly", tail);
-        } else {
-            tail = stream_error_event(ctx->client, 502, "provider stream ended unexpectedly");
-        }
+        ctx->transcoder->fail(502, "provider stream ended unexpectedly", tail);
         return send_final(r, ctx, tail);
     }
     switch (ctx->mode) {
@@ -552,8 +621,7 @@ ngx_int_t finish_response(ngx_http_request_t *r, RequestCtx *ctx) {
     }
     case UpstreamMode::kBuffer:
         return finish_buffered(r, ctx);
-    case UpstreamMode::kPassStream:
-    case UpstreamMode::kTranscode:
+    case UpstreamMode::kStream:
         return send_error(r, ctx->client,
                           error_response(ctx->client, 502,
                                          "provider closed the stream before sending any event"));

@@ -9,6 +9,8 @@
 namespace llmproxy::ngx {
 namespace {
 
+ngx_int_t set_value(ngx_http_request_t *r, ngx_http_variable_value_t *v, std::string_view s);
+
 enum class Var : uintptr_t {
     kUpstreamUrl,
     kUpstreamHost,
@@ -16,7 +18,28 @@ enum class Var : uintptr_t {
     kKeyId,
     kProvider,
     kModel,
+    kInputTokens,
+    kOutputTokens,
+    kCacheReadTokens,
+    kCacheCreationTokens,
+    kUpstreamStatus,
 };
+
+// Usage as far as it is known: the stream's (partial when the client left
+// early) or the buffered response's.
+const Usage *known_usage(const RequestCtx *ctx) {
+    const Usage *u = ctx->transcoder ? &ctx->transcoder->usage() : &ctx->usage;
+    return u->known ? u : nullptr;
+}
+
+ngx_int_t set_number(ngx_http_request_t *r, ngx_http_variable_value_t *v, const Usage *u,
+                     std::uint64_t Usage::*field) {
+    if (u == nullptr) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+    return set_value(r, v, std::to_string(u->*field));
+}
 
 ngx_int_t set_value(ngx_http_request_t *r, ngx_http_variable_value_t *v, std::string_view s) {
     if (s.empty()) {
@@ -61,6 +84,17 @@ ngx_int_t get_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                                                  : "");
         case Var::kModel:
             return set_value(r, v, ctx->target_model);
+        case Var::kInputTokens:
+            return set_number(r, v, known_usage(ctx), &Usage::input_tokens);
+        case Var::kOutputTokens:
+            return set_number(r, v, known_usage(ctx), &Usage::output_tokens);
+        case Var::kCacheReadTokens:
+            return set_number(r, v, known_usage(ctx), &Usage::cache_read_input_tokens);
+        case Var::kCacheCreationTokens:
+            return set_number(r, v, known_usage(ctx), &Usage::cache_creation_input_tokens);
+        case Var::kUpstreamStatus:
+            return set_value(r, v, ctx->upstream_status ? std::to_string(ctx->upstream_status)
+                                                        : std::string());
         }
     } catch (...) {
         return NGX_ERROR;
@@ -84,6 +118,11 @@ ngx_int_t add_variables(ngx_conf_t *cf) {
         {ngx_string("llmproxy_key_id"), Var::kKeyId},
         {ngx_string("llmproxy_provider"), Var::kProvider},
         {ngx_string("llmproxy_model"), Var::kModel},
+        {ngx_string("llmproxy_input_tokens"), Var::kInputTokens},
+        {ngx_string("llmproxy_output_tokens"), Var::kOutputTokens},
+        {ngx_string("llmproxy_cache_read_tokens"), Var::kCacheReadTokens},
+        {ngx_string("llmproxy_cache_creation_tokens"), Var::kCacheCreationTokens},
+        {ngx_string("llmproxy_upstream_status"), Var::kUpstreamStatus},
     };
     for (auto &d : defs) {
         ngx_http_variable_t *var =
