@@ -14,6 +14,7 @@
 # Baseline and gateway alternate (A B, then B A) case by case in every round;
 # the table (bench/tools/report.mjs) shows medians over rounds.
 # See bench/README.md for what each figure means.
+# shellcheck disable=SC2317  # cleanup and stop_pid are reached through the EXIT trap
 set -euo pipefail
 
 usage() {
@@ -41,8 +42,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$REPO/bench
 PAYLOADS=$BENCH/payloads
 NGINX=${NGINX:-/usr/sbin/nginx}
-MODULE=$REPO/build/ngx_http_llmproxy_module.so
-CTL=$REPO/build/llmproxy-ctl
+MODULE=${LLMPROXY_MODULE:-$REPO/build/ngx_http_llmproxy_module.so}
+CTL=${LLMPROXY_CTL:-$REPO/build/llmproxy-ctl}
 SERVER_CONF=$REPO/conf/llmproxy-server.conf
 
 mode=full rounds='' duration='' conns='' cases='' hold='' drip_events='' drip_interval='' hold_bodies=''
@@ -143,7 +144,7 @@ fi
 
 pick_port MOCK_PORT; pick_port DRIP_PORT; pick_port BASE_PORT; pick_port GW_PORT; pick_port GWNK_PORT
 render() {  # template output [GW_DIR GW_PORT]
-  sed -e "s|@RUN@|$RUN|g" -e "s|@REPO@|$REPO|g" -e "s|@PAYLOADS@|$PAYLOADS|g" \
+  sed -e "s|@RUN@|$RUN|g" -e "s|@REPO@|$REPO|g" -e "s|@MODULE@|$MODULE|g" -e "s|@PAYLOADS@|$PAYLOADS|g" \
       -e "s|@MOCK_PORT@|$MOCK_PORT|g" -e "s|@DRIP_PORT@|$DRIP_PORT|g" -e "s|@BASE_PORT@|$BASE_PORT|g" \
       -e "s|@GW_DIR@|${3:-}|g" -e "s|@GW_PORT@|${4:-}|g" -e "s|@MOCK_WORKERS@|1|g" \
       -e "s|@PROXY_AFFINITY@|$PROXY_AFFINITY|g" -e "s|@MOCK_AFFINITY@|$MOCK_AFFINITY|g" "$1" >"$2"
@@ -434,7 +435,7 @@ if ((hold > 0)); then
         record "{\"kind\":\"hold\",\"server\":\"gw\",\"body\":\"$body\",\"streams\":$hold,\"na\":$(json_str "$gw_reason")}"
         continue
       fi
-      if [[ $arm == base ]]; then path=/drip/v1/chat/completions; else path=/v1/messages?beta=true; fi
+      if [[ $arm == base ]]; then path=/drip/v1/chat/completions; else path='/v1/messages?beta=true'; fi
       client_headers anthropic "$API_KEY"
       hargs=()
       for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
