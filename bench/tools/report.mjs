@@ -159,7 +159,7 @@ const gwNa = meta.gateway_na ? `n/a (${meta.gateway_na})` : null;
 for (const [phase, label] of [['idle', 'idle'], ['load_peak', 'peak under load'], ['after_load', 'after load']]) {
   const b = rss('base', phase);
   const g = rss('gw', phase);
-  row('Memory: worker RSS', '—', label, mb(b), gwNa || mb(g), b && g ? `${signed(g - b)} MB` : '—', '—', gwNa ? 'n/a' : '—');
+  row('Memory: worker RSS', '—', label, mb(b), gwNa || mb(g), b && g ? `${signed(g - b)} MB (${fmt(g / b, 2)}×)` : '—', '—', gwNa ? 'n/a' : '—');
 }
 const holds = lines.filter((l) => l.kind === 'hold');
 for (const body of ['compact', 'large']) {
@@ -179,7 +179,8 @@ for (const body of ['compact', 'large']) {
   const target = (h || b).streams;
   let result = 'n/a';
   if (h && h.result) result = h.result.errors === 0 && h.result.ok === target && h.rss_peak_kb / 1024 < 100 ? 'pass' : 'FAIL';
-  const diff = h && h.result && b && b.result ? `${signed((h.rss_peak_kb - b.rss_peak_kb) / 1024)} MB RSS` : '—';
+  const diff = h && h.result && b && b.result
+    ? `${signed((h.rss_peak_kb - b.rss_peak_kb) / 1024)} MB RSS (${fmt(h.rss_peak_kb / b.rss_peak_kb, 2)}×)` : '—';
   row(`Concurrent streams: ${fmt(target)} held`, fmt(target), label, desc(b), desc(h), diff,
     `${fmt(target)} without errors, worker RSS < 100 MB`, result);
 }
