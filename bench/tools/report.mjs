@@ -19,7 +19,7 @@ const median = (xs) => {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
 const fmt = (x, digits = 0) => (x === null ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const signed = (x) => (x === null ? '—' : `${x >= 0 ? '+' : '−'}${fmt(Math.abs(x))}`);
+const signed = (x, digits = 0) => (x === null ? '—' : `${x >= 0 ? '+' : '−'}${fmt(Math.abs(x), digits)}`);
 const pct = (x) => (x === null ? '—' : `${fmt(x * 100)}%`);
 const CLK_TCK = 100; // /proc/<pid>/stat ticks per second on Linux
 
@@ -120,7 +120,7 @@ for (const c of cases) {
       const ratioOk = wantRatio === null ? null : ratio !== null && ratio >= wantRatio;
       let result = verdict(ratioOk, errors);
       if (leaked > 0) result = `FAIL (${fmt(leaked)} reached the mock)`;
-      else if (c === 'c5') result += ' · 0 reached the mock';
+      else if (c === 'c5') result = result === '—' ? '0 reached the mock' : `${result} · 0 reached the mock`;
       row(title, n, unit, `${fmt(median(bases.map((b) => b.rate)))}${cpuNote(bases)}`,
         `${fmt(median(gws.map((g) => g.rate)))}${cpuNote(gws)}`, ratioText, targetText, result);
       if (n !== 1) continue;
@@ -159,7 +159,7 @@ const gwNa = meta.gateway_na ? `n/a (${meta.gateway_na})` : null;
 for (const [phase, label] of [['idle', 'idle'], ['load_peak', 'peak under load'], ['after_load', 'after load']]) {
   const b = rss('base', phase);
   const g = rss('gw', phase);
-  row('Memory: worker RSS', '—', label, mb(b), gwNa || mb(g), b && g ? `${signed(g - b)} MB (${fmt(g / b, 2)}×)` : '—', '—', gwNa ? 'n/a' : '—');
+  row('Memory: worker RSS', '—', label, mb(b), gwNa || mb(g), b && g ? `${signed(g - b, 1)} MB (${fmt(g / b, 2)}×)` : '—', '—', gwNa ? 'n/a' : '—');
 }
 const holds = lines.filter((l) => l.kind === 'hold');
 for (const body of ['compact', 'large']) {
@@ -180,7 +180,7 @@ for (const body of ['compact', 'large']) {
   let result = 'n/a';
   if (h && h.result) result = h.result.errors === 0 && h.result.ok === target && h.rss_peak_kb / 1024 < 100 ? 'pass' : 'FAIL';
   const diff = h && h.result && b && b.result
-    ? `${signed((h.rss_peak_kb - b.rss_peak_kb) / 1024)} MB RSS (${fmt(h.rss_peak_kb / b.rss_peak_kb, 2)}×)` : '—';
+    ? `${signed((h.rss_peak_kb - b.rss_peak_kb) / 1024, 1)} MB RSS (${fmt(h.rss_peak_kb / b.rss_peak_kb, 2)}×)` : '—';
   row(`Concurrent streams: ${fmt(target)} held`, fmt(target), label, desc(b), desc(h), diff,
     `${fmt(target)} without errors, worker RSS < 100 MB`, result);
 }
