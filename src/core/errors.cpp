@@ -70,6 +70,59 @@ std::string stream_error_event(Dialect client, int status, std::string_view mess
     return out;
 }
 
+int status_for_error_type(std::string_view type) {
+    if (type == "invalid_request_error") return 400;
+    if (type == "authentication_error") return 401;
+    if (type == "billing_error" || type == "insufficient_quota") return 402;
+    if (type == "permission_error") return 403;
+    if (type == "not_found_error") return 404;
+    if (type == "request_too_large") return 413;
+    if (type == "rate_limit_error" || type == "rate_limit_exceeded" || type == "requests" ||
+        type == "tokens") {
+        return 429;
+    }
+    if (type == "timeout_error") return 504;
+    if (type == "overloaded_error") return 529;
+    if (type == "api_error" || type == "server_error") return 500;
+    return 502;
+}
+
+std::optional<StreamFailure> leading_stream_error(Dialect client, std::string_view events) {
+    std::size_t end = events.find("\n\n");
+    std::string_view first = events.substr(0, end);
+    std::string_view data;
+    bool named_error = false;
+    while (!first.empty()) {
+        std::size_t nl = first.find('\n');
+        std::string_view line = first.substr(0, nl);
+        first = nl == std::string_view::npos ? std::string_view{} : first.substr(nl + 1);
+        if (line == "event: error" || line == "event:error") named_error = true;
+        if (line.rfind("data:", 0) == 0) {
+            data = line.substr(5);
+            if (!data.empty() && data.front() == ' ') data.remove_prefix(1);
+        }
+    }
+    if (data.empty() || (client == Dialect::kAnthropic && !named_error)) return std::nullopt;
+    rapidjson::Document doc;
+    JsonLimits limits;
+    limits.max_bytes = 1024 * 1024;
+    if (!parse_json(data, limits, doc, "stream event").ok() || !doc.IsObject()) {
+        return std::nullopt;
+    }
+    auto err = doc.FindMember("error");
+    if (err == doc.MemberEnd() || !err->value.IsObject()) return std::nullopt;
+    StreamFailure f;
+    auto type = err->value.FindMember("type");
+    if (type != err->value.MemberEnd() && type->value.IsString()) {
+        f.status = status_for_error_type({type->value.GetString(), type->value.GetStringLength()});
+    }
+    auto msg = err->value.FindMember("message");
+    if (msg != err->value.MemberEnd() && msg->value.IsString()) {
+        f.message.assign(msg->value.GetString(), msg->value.GetStringLength());
+    }
+    return f;
+}
+
 int http_status_for(const Error& e) {
     switch (e.code) {
     case ErrorCode::kInvalidRequest: return 400;

@@ -3,6 +3,7 @@
 // not valid JSON in the dialect of the endpoint the client called.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,20 @@ ErrorResponse error_response(Dialect client, int status, std::string_view messag
 // failures after a stream has started: Anthropic "event: error", OpenAI a
 // data line with an "error" object (the OpenAI SDKs raise on it).
 std::string stream_error_event(Dialect client, int status, std::string_view message);
+
+// When the first event of `events` (client-dialect SSE, as produced by a
+// StreamTranscoder) is an error, its status and message: a provider that
+// answers 200 and then fails at once can still be retried or replaced,
+// since nothing has reached the client yet.
+struct StreamFailure {
+    int status = 502;
+    std::string message;
+};
+std::optional<StreamFailure> leading_stream_error(Dialect client, std::string_view events);
+
+// HTTP status for an error type of either dialect ("overloaded_error" 529,
+// "rate_limit_error" 429, ...); 502 for unknown types.
+int status_for_error_type(std::string_view type);
 
 // Status for a src/core Error (400, 413, 404, 403, 401, 503, 500).
 int http_status_for(const Error& e);
