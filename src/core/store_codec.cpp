@@ -95,8 +95,9 @@ public:
     }
 
     Error fail(std::string_view field, std::string_view why) const {
+        std::string where = field.empty() ? std::string() : " field '" + std::string(field) + "'";
         return make_error(ErrorCode::kInternal, std::string(field),
-                          std::string(kind_) + " record: " + std::string(why));
+                          std::string(kind_) + " record" + where + ": " + std::string(why));
     }
 
 private:
