@@ -22,7 +22,7 @@ before(async () => {
   await gw.ctlOk('key', 'disable', keys.disabled.id);
 });
 
-after(async () => { await gw.stop(); });
+after(async () => { await gw?.stop(); });
 
 // Sends `body` to `dialect`'s endpoint and asserts the refusal, and that no
 // provider saw the request.

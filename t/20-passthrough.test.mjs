@@ -17,7 +17,7 @@ before(async () => {
   clientKey = gw.keys.alice.key;
 });
 
-after(async () => { await gw.stop(); });
+after(async () => { await gw?.stop(); });
 
 // The provider must hold its own key and nothing of the client's.
 function assertUpstreamCredentials(record, provider) {
@@ -33,6 +33,18 @@ function assertUpstreamCredentials(record, provider) {
   }
 }
 
+// Responses echo the model the client asked for (ResponseContext::client_model):
+// the events a client must get from `events` sent by the provider, serialised.
+function echoClientModel(events, clientModel) {
+  return events.map((e) => {
+    if (typeof e.data === 'string') return { ...e };
+    const data = structuredClone(e.data);
+    if (data.object === 'chat.completion.chunk') data.model = clientModel;
+    if (data.type === 'message_start') data.message.model = clientModel;
+    return { ...e, data: JSON.stringify(data) };
+  });
+}
+
 // The client must see nothing of any provider key.
 function assertNoProviderSecrets(res) {
   const all = `${headerText(res.rawHeaders ?? [])}\n${res.text}`;
@@ -46,12 +58,12 @@ describe('openai -> openai provider', () => {
       + '  "model" :  "gpt-4o-mini",  "temperature":0.25,"metadata":{"model":"inner-keep"},"n":1 }';
     const expectedUpstream = raw.replace('"model" :  "gpt-4o-mini"', '"model" :  "gpt-mock"');
     const reply = openaiCompletion({ model: 'gpt-mock-2025', text: 'passthrough ✓' });
-    const replyText = JSON.stringify(reply, null, 1);
-    gw.mocks.openai.enqueue({ type: 'json', body: replyText, headers: { 'x-request-id': 'req_mock_1' } });
+    gw.mocks.openai.enqueue({ type: 'json', body: JSON.stringify(reply, null, 1), headers: { 'x-request-id': 'req_mock_1' } });
 
     const res = await gw.post('/v1/chat/completions', raw, { key: clientKey, auth: 'bearer' });
     assert.equal(res.status, 200, res.text);
-    assert.equal(res.text, replyText, 'response body passed through unchanged');
+    assert.equal(res.text, JSON.stringify({ ...reply, model: 'gpt-4o-mini' }, null, 1),
+      'response passed through byte for byte, only "model" echoing the client\'s');
     assert.equal(res.headers['x-llmproxy-provider'], 'mockoai');
     assert.equal(res.headers['x-llmproxy-model'], 'gpt-mock');
     assertNoProviderSecrets(res);
@@ -92,7 +104,7 @@ describe('openai -> openai provider', () => {
     assert.equal(rec.body.stream, true);
     assert.equal(rec.body.model, 'gpt-mock');
     assertUpstreamCredentials(rec, 'mockoai');
-    assert.deepEqual(s.events.map((e) => e.data), events.map((e) => (typeof e.data === 'string' ? e.data : JSON.stringify(e.data))));
+    assert.deepEqual(s.events.map((e) => e.data), echoClientModel(events, 'gpt-4o-mini').map((e) => e.data));
     assert.ok(s.events[0].at < rec.responseFinishedAt - 500,
       `first event ${Math.round(rec.responseFinishedAt - s.events[0].at)} ms before the provider finished (want > 500)`);
     assert.ok(s.events[1].at - s.events[0].at >= 900, 'the pause is between the events, not before the first');
@@ -106,7 +118,7 @@ describe('openai -> openai provider', () => {
     gw.mocks.openai.enqueue({ type: 'raw', chunks });
     const s = await gw.stream('/v1/chat/completions', { model: 'gpt-4o', stream: true, messages: [] }, { key: clientKey });
     assert.equal(s.status, 200);
-    assert.equal(s.text, bytes.toString('utf8'));
+    assert.equal(s.text, sseBody(echoClientModel(events, 'gpt-4o')));
     const text = s.events.filter((e) => e.json?.choices?.length).map((e) => e.json.choices[0].delta.content ?? '').join('');
     assert.equal(text, 'naïve 日本語 🌍🌍 done');
   });
@@ -126,12 +138,12 @@ describe('anthropic -> anthropic provider', () => {
     const raw = '{"max_tokens":1024,"model":"claude-sonnet-4-5","system":[{"type":"text","text":"sys","cache_control":{"type":"ephemeral"}}],'
       + '"messages":[{"role":"user","content":[{"type":"text","text":"ünïcode \\n \\"model\\": \\"claude-x\\""}]}],"metadata":{"user_id":"u1"}}';
     const expectedUpstream = raw.replace('"model":"claude-sonnet-4-5"', '"model":"claude-real"');
-    const reply = JSON.stringify(anthropicMessage({ model: 'claude-real', text: 'passthrough ✓' }));
-    gw.mocks.anthropic.enqueue({ type: 'json', body: reply });
+    const reply = anthropicMessage({ model: 'claude-real', text: 'passthrough ✓' });
+    gw.mocks.anthropic.enqueue({ type: 'json', body: JSON.stringify(reply) });
     const res = await gw.post('/v1/messages?beta=true', raw, { key: clientKey, headers: {
       'anthropic-version': '2023-06-01', 'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14' } });
     assert.equal(res.status, 200, res.text);
-    assert.equal(res.text, reply);
+    assert.equal(res.text, JSON.stringify({ ...reply, model: 'claude-sonnet-4-5' }));
     assert.equal(res.headers['x-llmproxy-provider'], 'mockant');
     assert.equal(res.headers['x-llmproxy-model'], 'claude-real');
     assertNoProviderSecrets(res);
@@ -182,7 +194,7 @@ describe('anthropic -> anthropic provider', () => {
     const rec = gw.mocks.anthropic.requests.at(-1);
     assertUpstreamCredentials(rec, 'mockant');
     assert.deepEqual(s.events.map((e) => e.event), events.map((e) => e.event));
-    assert.deepEqual(s.events.map((e) => e.json), events.map((e) => e.data));
+    assert.deepEqual(s.events.map((e) => e.data), echoClientModel(events, 'claude-opus-4-1').map((e) => e.data));
     assert.ok(s.events[0].at < rec.responseFinishedAt - 500,
       `first event ${Math.round(rec.responseFinishedAt - s.events[0].at)} ms before the provider finished (want > 500)`);
   });

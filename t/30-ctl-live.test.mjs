@@ -14,7 +14,7 @@ before(async () => {
   gw = await startGateway({ label: 'ctl-live', routes: [['claude-*', 'mockant/claude-real']] });
 });
 
-after(async () => { await gw.stop(); });
+after(async () => { await gw?.stop(); });
 
 // BURST concurrent requests on fresh connections; returns the responses.
 function burst(dialect, { key, model } = {}) {

@@ -13,7 +13,7 @@ before(async () => {
     routes: [['claude-*', 'mockant/claude-real'], ['gpt-4o', 'mockoai/gpt-mock']] });
 });
 
-after(async () => { await gw.stop(); });
+after(async () => { await gw?.stop(); });
 
 test('HEAD / -> 200 without a key (Claude Code connectivity preflight)', async () => {
   const r = await gw.request('HEAD', '/', { auth: 'none' });

@@ -13,7 +13,7 @@ before(async () => {
   gw = await startGateway({ label: 'workers', workers: 2, keys: ['alice', 'bob'] });
 });
 
-after(async () => { await gw.stop(); });
+after(async () => { await gw?.stop(); });
 
 test('20 concurrent requests (both dialects, stream and not, both keys) all succeed', async () => {
   // Streams pause mid-way so that many requests are in flight at once.

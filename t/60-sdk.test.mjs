@@ -14,7 +14,7 @@ before(async () => {
   gw = await startGateway({ label: 'sdk' });
 });
 
-after(async () => { await gw.stop(); });
+after(async () => { await gw?.stop(); });
 
 describe('@anthropic-ai/sdk -> /v1/messages -> anthropic mock', () => {
   const client = () => new Anthropic({ apiKey: gw.keys.alice.key, baseURL: gw.url, maxRetries: 0 });

@@ -16,7 +16,7 @@ before(async () => {
   gw = await startGateway({ label: 'claude-code' });
 });
 
-after(async () => { await gw.stop(); });
+after(async () => { await gw?.stop(); });
 
 // Runs `claude -p PROMPT` with a fresh HOME and only the given variables.
 function runClaude(prompt, env, timeoutMs = 60000) {
