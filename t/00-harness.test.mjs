@@ -4,7 +4,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 
 import {
   REPO, SseParser, freePort, httpPreamble, httpRequest, mainPreamble, makeTempDir,
@@ -244,6 +244,22 @@ http {
     assert.equal(s.events.length, 3);
     assert.ok(s.events[0].at < mock.requests.at(-1).responseFinishedAt - 400,
       `first event at ${s.events[0].at - s.startedAt} ms`);
+  });
+
+  test('stop() escalates when a graceful shutdown waits on a hung upstream', async () => {
+    mock.enqueue({ type: 'hang' });
+    const pending = httpRequest(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: {} })
+      .then(() => 'answered', () => 'dropped');
+    await mock.waitForRequests(mock.requests.length + 1);
+    assert.equal(nginx.workerPids().length, 1);
+    const t0 = performance.now();
+    const bad = await nginx.stop({ timeoutMs: 300 });
+    assert.ok(performance.now() - t0 < 5000);
+    assert.equal(await pending, 'dropped');
+    // A fast shutdown with a request in flight makes nginx log alerts: that is
+    // how a test that leaves a request hanging gets noticed.
+    assert.ok(bad.length > 0 && bad.every((l) => /open socket .* left in connection|aborting/.test(l)), bad.join('\n'));
+    writeFileSync(path.join(dir, 'error.log'), '');  // expected alerts, checked above
   });
 
   test('badErrorLogLines spots alerts and crashed workers', () => {

@@ -15,6 +15,10 @@ before(async () => {
 
 after(async () => { await gw?.stop(); });
 
+test('the master runs 2 worker processes', () => {
+  assert.equal(gw.workerPids().length, 2);
+});
+
 test('20 concurrent requests (both dialects, stream and not, both keys) all succeed', async () => {
   // Streams pause mid-way so that many requests are in flight at once.
   gw.mocks.openai.setDefault((req) => (req.body?.stream

@@ -117,6 +117,15 @@ export function mainPreamble(dir, { workers = 2, loadModule = true } = {}) {
   ].filter(Boolean).join('\n');
 }
 
+// Pids of a process's direct children (nginx workers of a master).
+function childPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 // Starts nginx on `conf` (a complete nginx.conf text) in `dir`, waits until
 // `port` accepts connections. Returns {child, stop()}; stop() resolves to the
 // list of bad error.log lines (empty when clean).
@@ -140,14 +149,23 @@ export async function startNginx({ dir, conf, port, startTimeoutMs = 10000 }) {
   return {
     child,
     pid: child.pid,
+    workerPids: () => childPids(child.pid),
     errorLog: () => readIfExists(path.join(dir, 'error.log')),
     stderr: () => stderr,
     async stop({ graceful = true, timeoutMs = 10000 } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
+        // Graceful (SIGQUIT) waits for open requests; escalate to a fast
+        // shutdown, then kill the workers and the master outright.
+        const workers = childPids(child.pid);
         child.kill(graceful ? 'SIGQUIT' : 'SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        const fast = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+        const hard = setTimeout(() => {
+          for (const pid of workers) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+          child.kill('SIGKILL');
+        }, timeoutMs + 3000);
         await exited;
-        clearTimeout(timer);
+        clearTimeout(fast);
+        clearTimeout(hard);
       }
       return badErrorLogLines(readIfExists(path.join(dir, 'error.log')));
     },
@@ -407,6 +425,7 @@ http {
   gw.stream = (urlPath, body, opts = {}) =>
     sseRequest(gw.url + urlPath, { ...requestOptions('POST', body, opts), timeoutMs: opts.timeoutMs });
   gw.errorLog = () => nginx.errorLog();
+  gw.workerPids = () => nginx.workerPids();
   gw.totalUpstreamRequests = () => mocks.openai.requests.length + mocks.anthropic.requests.length;
 
   // Stops nginx and the mocks. Throws if error.log shows alerts, emergencies,
