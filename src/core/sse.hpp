@@ -28,7 +28,11 @@ public:
     // `max_event_bytes` caps one line and one event's joined data; beyond it
     // the parser stops (overflowed() turns true) instead of growing forever.
     explicit SseParser(std::size_t max_event_bytes = 32u * 1024u * 1024u)
-        : max_event_bytes_(max_event_bytes) {}
+        : max_event_bytes_(max_event_bytes) {
+        // Typical events fit: no growth (allocation) once streaming has begun.
+        line_.reserve(kInitialBuffer);
+        data_.reserve(kInitialBuffer);
+    }
 
     // Consumes `bytes`, calling on_event(const SseEvent&) for every complete
     // event. Returns false once the size cap has been exceeded (everything
@@ -55,6 +59,7 @@ private:
     // Returns the number of leading BOM bytes consumed from `bytes`.
     std::size_t consume_bom(std::string_view bytes);
 
+    static constexpr std::size_t kInitialBuffer = 4096;
     std::size_t max_event_bytes_;
     std::string line_;   // partial line carried over between feeds
     std::string data_;   // joined data lines of the current event (with trailing "\n")
