@@ -68,13 +68,21 @@ while (($#)); do
   shift
 done
 case $mode in
-  full)  : "${rounds:=5}" "${duration:=3}" "${conns:=1 32 256}" "${hold:=2000}" "${drip_events:=10}" "${drip_interval:=1000}" "${hold_bodies:=compact large}"; warmup=1 noka=1 ;;
-  quick) : "${rounds:=2}" "${duration:=1}" "${conns:=1 32}" "${hold:=500}" "${drip_events:=3}" "${drip_interval:=500}" "${hold_bodies:=compact}"; warmup=0 noka=0 ;;
-  smoke) : "${rounds:=1}" "${duration:=1}" "${conns:=1}" "${hold:=50}" "${drip_events:=3}" "${drip_interval:=200}" "${hold_bodies:=compact}"; warmup=0 noka=0 ;;
+  full)  : "${rounds:=5}" "${duration:=3}" "${conns:=1 32 256}" "${hold:=2000}" "${drip_events:=10}" "${drip_interval:=1000}" "${hold_bodies:=compact large}"; warmup=1 noka=1 short=0 ;;
+  quick) : "${rounds:=2}" "${duration:=1}" "${conns:=1 32}" "${hold:=500}" "${drip_events:=3}" "${drip_interval:=200}" "${hold_bodies:=compact}"; warmup=0 noka=0 short=1 ;;
+  smoke) : "${rounds:=1}" "${duration:=1}" "${conns:=1}" "${hold:=50}" "${drip_events:=3}" "${drip_interval:=200}" "${hold_bodies:=compact}"; warmup=0 noka=0 short=1 ;;
 esac
 : "${cases:=c1 c2 c3a c3b c4 c5}"
 [[ $rounds =~ ^[1-9][0-9]?$ && $duration =~ ^[1-9][0-9]?$ && $hold =~ ^[0-9]+$ && $drip_events =~ ^[0-9]+$ ]] ||
   { echo "bench.sh: rounds 1-99, duration 1-99 s, hold and drip-events must be numbers" >&2; exit 2; }
+# Short modes (quick, smoke) keep within their time budget: 1-connection
+# stream runs last half the duration (the stream client takes fractions, wrk
+# does not), and the invalid-key flood, which has no 1-connection target, runs
+# only at 32+ connections when any are measured.
+stream_duration=$duration
+((short)) && stream_duration=$(awk -v d="$duration" 'BEGIN { print d / 2 }')
+settle=1   # seconds between the end of load and the "after" RSS reading
+((short)) && settle=0.5
 for b in $hold_bodies; do [[ $b == compact || $b == large ]] || { echo "bench.sh: hold body is compact or large" >&2; exit 2; }; done
 for c in $conns; do [[ $c =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: bad connection count $c" >&2; exit 2; }; done
 
@@ -85,6 +93,7 @@ done
 # ---------------------------------------------------------------- run directory
 mkdir -p "$REPO/build/bench"
 RUN=$(mktemp -d "$REPO/build/bench/run-$(date -u +%Y%m%dT%H%M%SZ)-XXXX")
+chmod 755 "$RUN"   # nginx workers (nobody when started as root) read below it
 RESULTS=$RUN/results.jsonl
 : >"$RESULTS"
 log() { printf '[bench %s] %s\n' "$(date -u +%T)" "$*" >&2; }
@@ -142,11 +151,14 @@ else
   PROXY_AFFINITY='' MOCK_AFFINITY='' LOADGEN=() pin_text='not pinned'
 fi
 
+# Set explicitly in every config, so that the store can be handed to it.
+WORKER_USER='nobody:nogroup'
+((EUID == 0)) || WORKER_USER=''
 pick_port MOCK_PORT; pick_port DRIP_PORT; pick_port BASE_PORT; pick_port GW_PORT; pick_port GWNK_PORT
 render() {  # template output [GW_DIR GW_PORT]
   sed -e "s|@RUN@|$RUN|g" -e "s|@REPO@|$REPO|g" -e "s|@MODULE@|$MODULE|g" -e "s|@PAYLOADS@|$PAYLOADS|g" \
       -e "s|@MOCK_PORT@|$MOCK_PORT|g" -e "s|@DRIP_PORT@|$DRIP_PORT|g" -e "s|@BASE_PORT@|$BASE_PORT|g" \
-      -e "s|@GW_DIR@|${3:-}|g" -e "s|@GW_PORT@|${4:-}|g" -e "s|@MOCK_WORKERS@|1|g" \
+      -e "s|@GW_DIR@|${3:-}|g" -e "s|@GW_PORT@|${4:-}|g" -e "s|@MOCK_WORKERS@|1|g" -e "s|@USER@|${WORKER_USER:+user ${WORKER_USER/:/ };}|g" \
       -e "s|@PROXY_AFFINITY@|$PROXY_AFFINITY|g" -e "s|@MOCK_AFFINITY@|$MOCK_AFFINITY|g" "$1" >"$2"
 }
 
@@ -169,20 +181,32 @@ start_nginx() {  # name dir port: returns 1 with the reason in $RUN/<name>.reaso
   fi
   MASTER[$name]=$pid
 }
-workers() { [[ -n ${MASTER[$1]:-} ]] && ps -o pid= --ppid "${MASTER[$1]}" | tr -d ' '; }
-rss_kb() {  # total VmRSS of a server's workers
-  local pid sum=0 v
+# Worker pids of a server (children of its master). Read from /proc without
+# forking: these run around every measurement.
+workers() {
+  local m=${MASTER[$1]:-} kids
+  [[ -n $m ]] || return 0
+  if [[ -r /proc/$m/task/$m/children ]]; then
+    read -r kids <"/proc/$m/task/$m/children" || true
+    echo "${kids:-}"
+  else
+    ps -o pid= --ppid "$m" | tr -d ' '
+  fi
+}
+rss_kb() {  # total VmRSS of a server's workers, kB
+  local pid sum=0 key value rest
   for pid in $(workers "$1"); do
-    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-    sum=$((sum + ${v:-0}))
+    while read -r key value rest; do
+      [[ $key == VmRSS: ]] && { sum=$((sum + value)); break; }
+    done 2>/dev/null <"/proc/$pid/status" || true
   done
   echo "$sum"
 }
-cpu_ticks() {  # user+system clock ticks of a server's workers
-  local pid sum=0 v
+cpu_ticks() {  # user+system clock ticks of a server's workers (comm "nginx" has no spaces)
+  local pid sum=0 f
   for pid in $(workers "$1"); do
-    v=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || true)
-    sum=$((sum + ${v:-0}))
+    read -r -a f 2>/dev/null <"/proc/$pid/stat" || continue
+    sum=$((sum + f[13] + f[14]))
   done
   echo "$sum"
 }
@@ -214,8 +238,11 @@ setup_gateway() {  # name dir port with_upstream; on failure returns 1 with $fai
   [[ -f $SERVER_CONF ]] || { fail_reason="conf/llmproxy-server.conf missing"; return 1; }
   mkdir -p "$dir"
   if ((up)); then upd=(--upstream bench_drip) upr=(--upstream bench_mock); fi
+  # Workers of an nginx started as root run as WORKER_USER: hand them the store.
+  local owner=''
+  ((EUID == 0)) && owner="--owner $WORKER_USER"
   local ctl=("$CTL" --store "$dir/store" --master-key "$dir/master.key") cmds=(
-    "init"
+    "init $owner"
     "provider add oj --format openai --base-url http://127.0.0.1:$MOCK_PORT/json/v1 --api-key x ${upr[*]}"
     "provider add os --format openai --base-url http://127.0.0.1:$MOCK_PORT/sse/v1 --api-key x ${upr[*]}"
     "provider add aj --format anthropic --base-url http://127.0.0.1:$MOCK_PORT/json --api-key x ${upr[*]}"
@@ -339,7 +366,7 @@ measure() {  # round conns case arm [warmup]
     local hargs=() h
     for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
     out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$port$path" \
-      --body "${BODY[$c]}" --conns 1 --duration "$duration" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
+      --body "${BODY[$c]}" --conns 1 --duration "$stream_duration" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
   else
     tool=wrk
     out=$("${LOADGEN[@]}" wrk -t1 -c"$n" -d"${duration}s" --timeout 10s -s "$BENCH/wrk/post.lua" \
@@ -408,6 +435,7 @@ for ((round = 1; round <= rounds; round++)); do
       if ((round % 2 == 0)); then
         for ((i = 0, j = ${#arms[@]} - 1; i < j; i++, j--)); do t=${arms[i]}; arms[i]=${arms[j]}; arms[j]=$t; done
       fi
+      ((short)) && [[ $c == c5 && $n -eq 1 && $conns == *[0-9][0-9]* ]] && continue
       for arm in "${arms[@]}"; do
         [[ -z ${NA[$c/$arm]:-} ]] && measure "$round" "$n" "$c" "$arm"
       done
@@ -420,7 +448,7 @@ wait "$sampler_pid" 2>/dev/null || true
 for s in base gw gwnk; do
   [[ -f $RUN/peak-$s ]] && record "{\"kind\":\"rss\",\"server\":\"$s\",\"phase\":\"load_peak\",\"kb\":$(cat "$RUN/peak-$s")}"
 done
-sleep 1
+sleep "$settle"
 record_rss after_load
 
 # Held streams: N concurrent slow streams (Anthropic client; the gateway
@@ -450,7 +478,7 @@ if ((hold > 0)); then
       rm -f "$RUN/sampling"
       wait "$sampler_pid" 2>/dev/null || true
       json=$(grep -m1 '^{' <<<"$out" || true)
-      sleep 1
+      sleep "$settle"
       record "{\"kind\":\"hold\",\"server\":\"$arm\",\"body\":\"$body\",\"body_bytes\":$(stat -c %s "$body_file"),\"streams\":$hold,\"rss_peak_kb\":$(cat "$RUN/peak-$arm" 2>/dev/null || echo 0),\"rss_after_kb\":$(rss_kb "$arm"),\"result\":${json:-null}}"
     done
   done
@@ -462,6 +490,10 @@ fi
   printf '"pinning":%s,"nproc":%s,"loadavg_start":"%s","loadavg_end":"%s",' "$(json_str "$pin_text")" "$(nproc)" "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf '"date":"%s","git":"%s","nginx":%s,' "$(date -u +%FT%TZ)" "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$(json_str "$("$NGINX" -v 2>&1)")"
   printf '"hold_events":%s,"hold_interval_ms":%s,' "$drip_events" "$drip_interval"
+  # Worker crashes and alerts in the gateways' logs (nginx respawns crashed workers).
+  printf '"gateway_log":{"crashes":%s,"alerts":%s},' \
+    "$(cat "$RUN"/gateway*/error.log 2>/dev/null | grep -c 'exited on signal' || true)" \
+    "$(cat "$RUN"/gateway*/error.log 2>/dev/null | grep -c '\[alert\]' || true)"
   printf '"gateway_na":%s,"gateway_noka_na":%s,"noka":%s,"titles":{' "$(json_str "$gw_reason")" "$(json_str "$gwnk_reason")" "$noka"
   sep=''
   for c in $cases; do printf '%s"%s":%s' "$sep" "$c" "$(json_str "${TITLE[$c]}")"; sep=,; done

@@ -17,7 +17,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 
 function parseArgs(argv) {
-  const o = { headers: [], conns: 1, duration: 0, count: 0, hold: 0, batch: 100, batchMs: 50, timeout: 60 };
+  const o = { headers: [], conns: 1, duration: 0, count: 0, hold: 0, batch: 250, batchMs: 20, timeout: 60 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
