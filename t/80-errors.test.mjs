@@ -1,0 +1,123 @@
+// Bad requests, unreachable or failing providers, streams cut short, and the
+// small local endpoints (/v1/models, count_tokens): always an answer in the
+// caller's dialect, never a hang or a truncated "success".
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { startGateway, freePort } from './lib/gateway.mjs';
+import { DIALECTS, assertDialectError } from './lib/dialects.mjs';
+import { anthropicEvents, openaiChunks } from '../scripts/mock-provider.mjs';
+
+let gw;
+
+before(async () => {
+  gw = await startGateway({ label: 'errors', routes: [
+    ['claude-*', 'mockant/claude-real'], ['gpt-4o', 'mockoai/gpt-mock'], ['gpt-4o-mini', 'mockoai/gpt-mock'],
+    ['claude-opus-4-1', 'mockant/claude-real'], ['default', 'mockoai/gpt-mock']] });
+});
+
+after(async () => { await gw?.stop(); });
+
+const SERVER_ERROR = { anthropic: 'api_error', openai: 'server_error' };
+
+describe('malformed requests -> 400 invalid_request_error, provider untouched', () => {
+  for (const dialect of ['anthropic', 'openai']) {
+    test(dialect, async () => {
+      const d = DIALECTS[dialect];
+      const before = gw.totalUpstreamRequests();
+      for (const raw of ['{not json', '[]', '{"model": 5, "messages": []}', '{"messages": []}', '']) {
+        const r = await gw.post(d.path, raw, { headers: { 'content-type': 'application/json' } });
+        assertDialectError(dialect, r, 400, 'invalid_request_error');
+      }
+      assert.equal(gw.totalUpstreamRequests(), before);
+    });
+  }
+});
+
+describe('provider failures before the response starts -> 502 in the dialect', () => {
+  for (const dialect of ['anthropic', 'openai']) {
+    test(`${dialect}: connection reset by the provider`, async () => {
+      const d = DIALECTS[dialect];
+      gw.mocks[dialect].enqueue({ type: 'destroy' });
+      const r = await gw.post(d.path, d.body());
+      assertDialectError(dialect, r, 502, SERVER_ERROR[dialect]);
+    });
+  }
+
+  test('nothing listening at the provider URL', async () => {
+    const port = await freePort();
+    await gw.ctlOk('provider', 'add', 'deadoai', '--format', 'openai', '--base-url', `http://127.0.0.1:${port}/v1`,
+      '--api-key', 'sk-provider-SECRET-dead');
+    gw.secrets.push('sk-provider-SECRET-dead');
+    await gw.ctlOk('route', 'set', 'dead-model', 'deadoai/x');
+    const r = await gw.post('/v1/chat/completions', DIALECTS.openai.body('dead-model'));
+    assertDialectError('openai', r, 502, 'server_error');
+    assert.ok(!r.text.includes('sk-provider-SECRET-dead'));
+    await gw.ctlOk('route', 'rm', 'dead-model');
+  });
+});
+
+describe('a stream the provider cuts short ends with an error event, not a silent success', () => {
+  test('openai', async () => {
+    const events = openaiChunks({ text: 'one two three four five six' });
+    gw.mocks.openai.enqueue({ type: 'sse', events: events.slice(0, 3), end: 'destroy' });
+    const s = await gw.stream('/v1/chat/completions', DIALECTS.openai.body(DIALECTS.openai.model, { stream: true }));
+    assert.equal(s.status, 200);
+    assert.deepEqual(s.events.slice(0, 3).map((e) => e.json?.choices?.[0]?.delta), events.slice(0, 3).map((e) => e.data.choices[0].delta));
+    const tail = s.events.slice(3);
+    assert.ok(tail.length >= 1, 'something follows the cut');
+    assert.equal(typeof tail[0].json?.error?.message, 'string', `error chunk after the cut: ${tail[0]?.data}`);
+    assert.ok(!s.events.some((e) => e.json?.choices?.[0]?.finish_reason), 'no finish_reason invented');
+  });
+
+  test('anthropic', async () => {
+    const events = anthropicEvents({ text: 'one two three four five six' });
+    gw.mocks.anthropic.enqueue({ type: 'sse', events: events.slice(0, 4), end: 'destroy' });
+    const s = await gw.stream('/v1/messages', DIALECTS.anthropic.body(DIALECTS.anthropic.model, { stream: true }));
+    assert.equal(s.status, 200);
+    assert.deepEqual(s.events.slice(0, 4).map((e) => e.event), events.slice(0, 4).map((e) => e.event));
+    const last = s.events.at(-1);
+    assert.equal(last.event, 'error', `last event: ${last.event} ${last.data}`);
+    assert.equal(last.json.type, 'error');
+    assert.equal(typeof last.json.error.message, 'string');
+    assert.ok(!s.events.some((e) => e.event === 'message_stop'), 'no message_stop invented');
+  });
+});
+
+describe('local endpoints', () => {
+  test('GET /v1/models lists the exact-name routes, in the caller dialect', async () => {
+    const oai = await gw.request('GET', '/v1/models', { auth: 'bearer' });
+    assert.equal(oai.status, 200, oai.text);
+    const o = oai.json();
+    assert.equal(o.object, 'list');
+    assert.deepEqual(o.data.map((m) => m.id).sort(), ['claude-opus-4-1', 'gpt-4o', 'gpt-4o-mini']);
+    assert.ok(o.data.every((m) => m.object === 'model'));
+
+    const ant = await gw.request('GET', '/v1/models', { headers: { 'anthropic-version': '2023-06-01' } });
+    assert.equal(ant.status, 200, ant.text);
+    const a = ant.json();
+    assert.equal(a.has_more, false);
+    assert.deepEqual(a.data.map((m) => m.id).sort(), ['claude-opus-4-1', 'gpt-4o', 'gpt-4o-mini']);
+    assert.ok(a.data.every((m) => m.type === 'model'));
+  });
+
+  test('GET /v1/models needs a key and honours its allow-list', async () => {
+    const none = await gw.request('GET', '/v1/models', { auth: 'none' });
+    assert.equal(none.status, 401);
+    const k = await gw.createKey('lister', '--models', 'gpt-*');
+    const r = await gw.request('GET', '/v1/models', { key: k.key, auth: 'bearer' });
+    assert.deepEqual(r.json().data.map((m) => m.id).sort(), ['gpt-4o', 'gpt-4o-mini']);
+  });
+
+  test('POST /v1/messages/count_tokens?beta=true answers input_tokens', async () => {
+    const short = await gw.post('/v1/messages/count_tokens?beta=true', { model: 'claude-sonnet-4-5',
+      messages: [{ role: 'user', content: 'hello' }] });
+    assert.equal(short.status, 200, short.text);
+    const long = await gw.post('/v1/messages/count_tokens?beta=true', { model: 'claude-sonnet-4-5',
+      messages: [{ role: 'user', content: 'hello '.repeat(2000) }] });
+    assert.equal(long.status, 200, long.text);
+    const [a, b] = [short.json().input_tokens, long.json().input_tokens];
+    assert.ok(Number.isInteger(a) && a > 0, `input_tokens ${a}`);
+    assert.ok(b > a * 10, `a longer prompt counts more tokens (${a} vs ${b})`);
+  });
+});
