@@ -226,6 +226,25 @@ if ((hold > 0)); then
   wait_port "$DRIP_PORT" "$drip_pid" || { log "drip mock failed: $(head -3 "$RUN/drip.log")"; exit 1; }
 fi
 mock_requests() { curl -s "http://127.0.0.1:$MOCK_PORT/mock_status" | awk 'NR == 3 {print $3}'; }
+# The mock's request counter once requests still in flight from the previous
+# measurement have landed: two readings 0.1 s apart that differ only by the
+# reading itself (bounded: 3 s).
+# Sets MOCK_COUNT; MOCK_READS counts the status requests made, which the
+# counter includes.
+MOCK_READS=0
+mock_settle() {
+  local a b i
+  a=$(mock_requests)
+  MOCK_READS=$((MOCK_READS + 1))
+  for ((i = 0; i < 30; i++)); do
+    sleep 0.1
+    b=$(mock_requests)
+    MOCK_READS=$((MOCK_READS + 1))
+    ((b - a == 1)) && break
+    a=$b
+  done
+  MOCK_COUNT=$b
+}
 
 # ---------------------------------------------------------------- gateway
 API_KEY='sk-llmp-baseline-needs-no-key'
@@ -359,7 +378,7 @@ measure() {  # round conns case arm [warmup]
   client_headers "${CLIENT[$c]}" "$key"
   [[ ${KIND[$c]} == reject ]] && HEADERS[0]='X-Bench-Invalid-Keys: x-api-key'
   local before=0
-  [[ ${KIND[$c]} == reject ]] && before=$(mock_requests)
+  if [[ ${KIND[$c]} == reject ]]; then mock_settle; before=$MOCK_COUNT MOCK_READS=0; fi
   t0=$(cpu_ticks "$server") m0=$(cpu_ticks mock)
   if [[ ${KIND[$c]} == stream && $n -eq 1 ]]; then
     tool=stream
@@ -376,7 +395,7 @@ measure() {  # round conns case arm [warmup]
   ((warm)) && return 0
   json=$(grep -m1 '^{' <<<"$out" || true)
   [[ -n $json ]] || json='{"failed":true}'
-  if [[ ${KIND[$c]} == reject ]]; then leaked=$(( $(mock_requests) - before - 1 )); fi
+  if [[ ${KIND[$c]} == reject ]]; then mock_settle; leaked=$((MOCK_COUNT - before - MOCK_READS)); fi
   record "{\"kind\":\"run\",\"round\":$r,\"conns\":$n,\"case\":\"$c\",\"arm\":\"$arm\",\"tool\":\"$tool\",\"cpu_ticks\":$((t1 - t0)),\"mock_cpu_ticks\":$((m1 - m0)),\"leaked\":$leaked,\"result\":$json}"
 }
 
