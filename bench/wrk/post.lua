@@ -26,6 +26,7 @@ function init(args)
   assert(args[1], "usage: -- BODY_FILE [HEADER ...]")
   wrk.method = "POST"
   wrk.body = read_file(args[1])
+  wrk.headers["Content-Type"] = "application/json"
   local invalid_key_header = nil
   for i = 2, #args do
     local name, value = args[i]:match("^([^:]+):%s*(.*)$")
