@@ -6,24 +6,13 @@
 #include <string>
 #include <vector>
 
-#include <rapidjson/writer.h>
-
 #include "core/mapping.hpp"
 #include "core/translate_internal.hpp"
 
 namespace llmproxy::detail {
 namespace {
 
-using rapidjson::SizeType;
 using rapidjson::Value;
-
-struct StringSink {
-    using Ch = char;
-    std::string& s;
-    void Put(char c) { s.push_back(c); }
-    void Flush() {}
-};
-using JsonWriter = rapidjson::Writer<StringSink>;
 
 std::string_view sv(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
@@ -95,12 +84,11 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
 
     std::string out;
     out.reserve(body.size() + 256);
-    StringSink sink{out};
-    JsonWriter w(sink);
-    auto key = [&](std::string_view k) { w.Key(k.data(), static_cast<SizeType>(k.size())); };
-    auto str = [&](std::string_view s) { w.String(s.data(), static_cast<SizeType>(s.size())); };
+    JsonOut w(out);
+    auto key = [&](std::string_view k) { w.key(k); };
+    auto str = [&](std::string_view s) { w.string(s); };
 
-    w.StartObject();
+    w.start_object();
     key("id");
     std::string id = "msg_" + safe_id(string_or_empty(find(doc, "id")));
     if (id.size() == 4) id += "gateway";
@@ -112,7 +100,7 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
     key("model");
     str(ctx.client_model);
     key("content");
-    w.StartArray();
+    w.start_array();
 
     // Thinking first.
     std::string_view reasoning = string_or_empty(find(*message, "reasoning_content"));
@@ -136,7 +124,7 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
     }
     if (reasoning.empty()) reasoning = details_text;
     if (!reasoning.empty() || !signature.empty()) {
-        w.StartObject();
+        w.start_object();
         key("type");
         str("thinking");
         key("thinking");
@@ -145,26 +133,26 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
             key("signature");
             str(signature);
         }
-        w.EndObject();
+        w.end_object();
     }
     for (std::string_view data : redacted) {
-        w.StartObject();
+        w.start_object();
         key("type");
         str("redacted_thinking");
         key("data");
         str(data);
-        w.EndObject();
+        w.end_object();
     }
 
     // Text: a string, or an array of text parts; refusals are text too.
     auto text_block = [&](std::string_view t) {
         if (t.empty()) return;
-        w.StartObject();
+        w.start_object();
         key("type");
         str("text");
         key("text");
         str(t);
-        w.EndObject();
+        w.end_object();
     };
     const Value* content = find(*message, "content");
     if (content && content->IsString()) {
@@ -210,7 +198,7 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
             }
         }
         used_ids.push_back(tid);
-        w.StartObject();
+        w.start_object();
         key("type");
         str("tool_use");
         key("id");
@@ -221,12 +209,12 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
         rapidjson::Document args;
         bool written = false;
         if (c.arguments && c.arguments->IsObject()) {
-            c.arguments->Accept(w);
+            w.value(*c.arguments);
             written = true;
         } else if (c.arguments && c.arguments->IsString() && !blank_json(sv(*c.arguments))) {
             std::string_view raw = sv(*c.arguments);
             if (parse_json(raw, JsonLimits{}, args, "tool arguments").ok() && args.IsObject()) {
-                args.Accept(w);
+                w.value(args);
                 written = true;
             } else {
                 bad_arguments.push_back("The provider returned tool call " + tid + " (" +
@@ -235,13 +223,13 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
             }
         }
         if (!written) {
-            w.StartObject();
-            w.EndObject();
+            w.start_object();
+            w.end_object();
         }
-        w.EndObject();
+        w.end_object();
     }
     for (const auto& t : bad_arguments) text_block(t);
-    w.EndArray();
+    w.end_array();
 
     std::string_view finish = string_or_empty(find(*choice, "finish_reason"));
     StopMapping stop = anthropic_stop_reason(finish, !calls.empty());
@@ -254,12 +242,18 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
     key("stop_reason");
     str(stop_reason);
     key("stop_sequence");
-    w.Null();
+    w.null();
     key("usage");
-    std::string usage_json;
-    append_anthropic_usage(usage_json, usage);
-    w.RawValue(usage_json.data(), usage_json.size(), rapidjson::kObjectType);
-    w.EndObject();
+    w.start_object();
+    for (auto [name, value] : {std::pair<std::string_view, std::uint64_t>{"input_tokens", usage.input_tokens},
+                               {"cache_creation_input_tokens", usage.cache_creation_input_tokens},
+                               {"cache_read_input_tokens", usage.cache_read_input_tokens},
+                               {"output_tokens", usage.output_tokens}}) {
+        key(name);
+        w.uint(value);
+    }
+    w.end_object();
+    w.end_object();
     if (usage_out) *usage_out = usage;
     return out;
 }

@@ -484,7 +484,7 @@ private:
         }
         begin_delta();
         out() += "\"text_delta\",\"text\":";
-        json_append_string(out(), text);
+        append_json_string_fast(out(), text);
         out() += "}}\n\n";
     }
 
@@ -497,7 +497,7 @@ private:
         if (text.empty()) return;
         begin_delta();
         out() += "\"thinking_delta\",\"thinking\":";
-        json_append_string(out(), text);
+        append_json_string_fast(out(), text);
         out() += "}}\n\n";
     }
 
@@ -507,7 +507,7 @@ private:
         out() += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
         append_uint(out(), next_index_);
         out() += ",\"content_block\":{\"type\":\"redacted_thinking\",\"data\":";
-        json_append_string(out(), data);
+        append_json_string_fast(out(), data);
         out() += "}}\n\n";
         block_index_ = next_index_++;
         block_ = BlockKind::kThinking;  // closed right away below
@@ -548,7 +548,7 @@ private:
         if (block_ == BlockKind::kThinking && !pending_signature_.empty()) {
             begin_delta();
             out() += "\"signature_delta\",\"signature\":";
-            json_append_string(out(), pending_signature_);
+            append_json_string_fast(out(), pending_signature_);
             out() += "}}\n\n";
             pending_signature_.clear();
         }
@@ -646,7 +646,7 @@ private:
     void emit_args(std::string_view, std::string_view args) {
         begin_delta();
         out() += "\"input_json_delta\",\"partial_json\":";
-        json_append_string(out(), args);
+        append_json_string_fast(out(), args);
         out() += "}}\n\n";
     }
 
@@ -680,9 +680,9 @@ private:
         out() += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
         append_uint(out(), next_index_);
         out() += ",\"content_block\":{\"type\":\"tool_use\",\"id\":";
-        json_append_string(out(), s.client_id);
+        append_json_string_fast(out(), s.client_id);
         out() += ",\"name\":";
-        json_append_string(out(), ctx_.tool_names.to_client(s.name));
+        append_json_string_fast(out(), ctx_.tool_names.to_client(s.name));
         out() += ",\"input\":{}}}\n\n";
         block_ = BlockKind::kTool;
         block_index_ = next_index_++;
@@ -730,9 +730,9 @@ private:
             std::uint64_t h = id_seed_;
             for (int i = 0; i < 16; ++i) id.push_back(hex[(h >> (60 - 4 * i)) & 0xf]);
         }
-        json_append_string(out(), id);
+        append_json_string_fast(out(), id);
         out() += ",\"type\":\"message\",\"role\":\"assistant\",\"model\":";
-        json_append_string(out(), ctx_.client_model);
+        append_json_string_fast(out(), ctx_.client_model);
         out() += ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":";
         Usage start = usage_;
         start.output_tokens = 0;
@@ -749,7 +749,7 @@ private:
         std::string_view stop = m.stop_reason;
         if (refusal_seen_ && stop == "end_turn") stop = "refusal";
         out() += "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":";
-        json_append_string(out(), stop);
+        append_json_string_fast(out(), stop);
         out() += ",\"stop_sequence\":null},\"usage\":";
         if (usage_.known) {
             append_anthropic_usage(out(), usage_);
@@ -763,9 +763,9 @@ private:
     void emit_error(std::string_view type, std::string_view message) {
         if (finished_) return;
         out() += "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":";
-        json_append_string(out(), type);
+        append_json_string_fast(out(), type);
         out() += ",\"message\":";
-        json_append_string(out(), message.substr(0, 4096));
+        append_json_string_fast(out(), message.substr(0, 4096));
         out() += "}}\n\n";
         emitted_any_ = true;
         finished_ = true;

@@ -1,6 +1,10 @@
 #include "core/mapping.hpp"
 
+#include <array>
 #include <charconv>
+#include <cstring>
+
+#include <rapidjson/internal/dtoa.h>
 
 #include "core/errors.hpp"
 
@@ -295,6 +299,133 @@ int http_status_for_anthropic_error_type(std::string_view t) {
     if (t == "timeout_error") return 504;
     if (t == "overloaded_error") return 529;
     return 500;
+}
+
+// ---- JSON output -------------------------------------------------------------
+
+namespace {
+
+// 0: copy as is; otherwise the character after the backslash ('u' = \u00XX).
+constexpr std::array<char, 256> make_escape_table() {
+    std::array<char, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 'u';
+    t['\b'] = 'b';
+    t['\f'] = 'f';
+    t['\n'] = 'n';
+    t['\r'] = 'r';
+    t['\t'] = 't';
+    t['"'] = '"';
+    t['\\'] = '\\';
+    return t;
+}
+constexpr std::array<char, 256> kEscape = make_escape_table();
+
+}  // namespace
+
+void append_json_string_fast(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    const char* p = s.data();
+    const char* end = p + s.size();
+    const char* run = p;
+    for (; p < end; ++p) {
+        // Skip eight plain bytes at a time (no control byte, quote or
+        // backslash among them): most text has nothing to escape.
+        while (end - p >= 8) {
+            std::uint64_t x;
+            std::memcpy(&x, p, 8);
+            constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            std::uint64_t ctl = (x - ones * 0x20) & ~x & highs;
+            std::uint64_t q = x ^ (ones * '"');
+            std::uint64_t bs = x ^ (ones * '\\');
+            std::uint64_t special = ctl | ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs);
+            if (special) break;
+            p += 8;
+        }
+        if (p == end) break;
+        char e = kEscape[static_cast<unsigned char>(*p)];
+        if (e == 0) continue;
+        out.append(run, static_cast<std::size_t>(p - run));
+        char buf[6] = {'\\', e, '0', '0', 0, 0};
+        if (e == 'u') {
+            unsigned char c = static_cast<unsigned char>(*p);
+            buf[4] = hex[c >> 4];
+            buf[5] = hex[c & 0xf];
+            out.append(buf, 6);
+        } else {
+            out.append(buf, 2);
+        }
+        run = p + 1;
+    }
+    out.append(run, static_cast<std::size_t>(end - run));
+    out.push_back('"');
+}
+
+void JsonOut::separate() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (first_.empty()) return;
+    if (first_.back()) {
+        first_.back() = 0;
+    } else {
+        out_.push_back(',');
+    }
+}
+
+void JsonOut::open(char c) {
+    separate();
+    out_.push_back(c);
+    first_.push_back(1);
+}
+
+void JsonOut::close(char c) {
+    out_.push_back(c);
+    first_.pop_back();
+}
+
+void JsonOut::key(std::string_view k) {
+    separate();
+    append_json_string_fast(out_, k);
+    out_.push_back(':');
+    after_key_ = true;
+}
+
+void JsonOut::value(const rapidjson::Value& v) {
+    switch (v.GetType()) {
+    case rapidjson::kNullType: null(); return;
+    case rapidjson::kFalseType: boolean(false); return;
+    case rapidjson::kTrueType: boolean(true); return;
+    case rapidjson::kStringType: string({v.GetString(), v.GetStringLength()}); return;
+    case rapidjson::kNumberType: {
+        separate();
+        char buf[32];
+        char* end = buf;
+        if (v.IsUint64()) {
+            end = std::to_chars(buf, buf + sizeof(buf), v.GetUint64()).ptr;
+        } else if (v.IsInt64()) {
+            end = std::to_chars(buf, buf + sizeof(buf), v.GetInt64()).ptr;
+        } else {
+            end = rapidjson::internal::dtoa(v.GetDouble(), buf);
+        }
+        out_.append(buf, static_cast<std::size_t>(end - buf));
+        return;
+    }
+    case rapidjson::kArrayType:
+        start_array();
+        for (const auto& e : v.GetArray()) value(e);
+        end_array();
+        return;
+    case rapidjson::kObjectType:
+        start_object();
+        for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+            key({m->name.GetString(), m->name.GetStringLength()});
+            value(m->value);
+        }
+        end_object();
+        return;
+    }
 }
 
 // ---- small helpers ------------------------------------------------------------

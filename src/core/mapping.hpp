@@ -133,4 +133,49 @@ void append_uint(std::string& out, std::uint64_t v);
 // 64-bit FNV-1a hash (stable ids and tool-name suffixes).
 std::uint64_t fnv1a64(std::string_view s, std::uint64_t seed = 0xcbf29ce484222325ull);
 
+// ---- JSON output -------------------------------------------------------------
+
+// Appends `s` as a JSON string literal. Same output as json_append_string, but
+// copies runs of plain bytes at once (the translators' hot path: tens of KB
+// per request, every streamed text delta).
+void append_json_string_fast(std::string& out, std::string_view s);
+
+// Minimal streaming JSON writer appending to a std::string: commas and colons
+// are placed automatically. The caller keeps the structure balanced.
+class JsonOut {
+public:
+    explicit JsonOut(std::string& out) : out_(out) { first_.reserve(16); }
+    void start_object() { open('{'); }
+    void end_object() { close('}'); }
+    void start_array() { open('['); }
+    void end_array() { close(']'); }
+    void key(std::string_view k);
+    void string(std::string_view s) {
+        separate();
+        append_json_string_fast(out_, s);
+    }
+    void uint(std::uint64_t v) {
+        separate();
+        append_uint(out_, v);
+    }
+    void boolean(bool b) {
+        separate();
+        out_ += b ? "true" : "false";
+    }
+    void null() {
+        separate();
+        out_ += "null";
+    }
+    // Serialises a parsed DOM value (numbers keep their parsed form).
+    void value(const rapidjson::Value& v);
+
+private:
+    void separate();
+    void open(char c);
+    void close(char c);
+    std::string& out_;
+    std::vector<char> first_;  // per open container: no element written yet
+    bool after_key_ = false;
+};
+
 }  // namespace llmproxy

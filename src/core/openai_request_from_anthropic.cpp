@@ -1,6 +1,6 @@
 // Anthropic Messages request -> OpenAI Chat Completions request (Claude Code's
 // direction). Written straight from the parsed DOM to JSON text with a
-// RapidJSON Writer; every rejected input is a typed error naming the field.
+// small streaming writer (JsonOut); every rejected input is a typed error naming the field.
 //
 // Ordering rules OpenAI-compatible servers enforce, and how they are met:
 // - an assistant message with tool_calls must be followed immediately by one
@@ -15,8 +15,6 @@
 #include <string>
 #include <vector>
 
-#include <rapidjson/writer.h>
-
 #include "core/mapping.hpp"
 #include "core/translate_internal.hpp"
 
@@ -25,15 +23,6 @@ namespace {
 
 using rapidjson::SizeType;
 using rapidjson::Value;
-
-// RapidJSON output stream appending to a std::string.
-struct StringSink {
-    using Ch = char;
-    std::string& s;
-    void Put(char c) { s.push_back(c); }
-    void Flush() {}
-};
-using JsonWriter = rapidjson::Writer<StringSink>;
 
 constexpr std::string_view kBillingHeaderPrefix = "x-anthropic-billing-header:";
 
@@ -58,7 +47,7 @@ struct Part {
 class AnthropicToOpenAI {
 public:
     AnthropicToOpenAI(const ParsedRequest& req, const TranslateOptions& opts)
-        : req_(req), opts_(opts), q_(opts.quirks), sink_{out_}, w_(sink_), mapper_(names_) {
+        : req_(req), opts_(opts), q_(opts.quirks), w_(out_), mapper_(names_) {
         out_.reserve(req.raw.size() + 256);
     }
 
@@ -69,8 +58,8 @@ private:
         return make_error(ErrorCode::kInvalidRequest, std::move(field), std::move(why));
     }
 
-    void key(std::string_view k) { w_.Key(k.data(), static_cast<SizeType>(k.size())); }
-    void str(std::string_view s) { w_.String(s.data(), static_cast<SizeType>(s.size())); }
+    void key(std::string_view k) { w_.key(k); }
+    void str(std::string_view s) { w_.string(s); }
 
     Status write_system();
     Status write_messages(const Value& messages);
@@ -95,8 +84,7 @@ private:
     const TranslateOptions& opts_;
     const ProviderQuirks& q_;
     std::string out_;
-    StringSink sink_;
-    JsonWriter w_;
+    JsonOut w_;
     ToolNameMap names_;
     ToolNameMapper mapper_;
     std::vector<std::string> pending_calls_;    // ids the next messages must answer
@@ -158,7 +146,7 @@ Status AnthropicToOpenAI::write_system() {
         return bad("system", "expected a string or an array of text blocks");
     }
     if (texts.empty()) return Status();
-    w_.StartObject();
+    w_.start_object();
     key("role");
     str("system");
     key("content");
@@ -170,36 +158,36 @@ Status AnthropicToOpenAI::write_system() {
         }
         str(joined);
     } else {
-        w_.StartArray();
+        w_.start_array();
         for (const auto& t : texts) {
-            w_.StartObject();
+            w_.start_object();
             key("type");
             str("text");
             key("text");
             str(t.text);
             if (q_.pass_cache_control && t.cache_control && t.cache_control->IsObject()) {
                 key("cache_control");
-                t.cache_control->Accept(w_);
+                w_.value(*t.cache_control);
             }
-            w_.EndObject();
+            w_.end_object();
         }
-        w_.EndArray();
+        w_.end_array();
     }
-    w_.EndObject();
+    w_.end_object();
     return Status();
 }
 
 // ---- messages -------------------------------------------------------------------
 
 void AnthropicToOpenAI::write_tool_message(std::string_view id, std::string_view text) {
-    w_.StartObject();
+    w_.start_object();
     key("role");
     str("tool");
     key("tool_call_id");
     str(id);
     key("content");
     str(text);
-    w_.EndObject();
+    w_.end_object();
 }
 
 void AnthropicToOpenAI::answer_pending_calls() {
@@ -208,7 +196,7 @@ void AnthropicToOpenAI::answer_pending_calls() {
 }
 
 void AnthropicToOpenAI::write_system_turn(const std::string& text) {
-    w_.StartObject();
+    w_.start_object();
     key("role");
     if (q_.inline_system_messages) {
         str("system");
@@ -219,7 +207,7 @@ void AnthropicToOpenAI::write_system_turn(const std::string& text) {
         key("content");
         str("<system-reminder>\n" + text + "\n</system-reminder>");
     }
-    w_.EndObject();
+    w_.end_object();
 }
 
 void AnthropicToOpenAI::flush_deferred_system() {
@@ -364,7 +352,7 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
     for (const Part& p : parts) {
         if (p.kind != Part::Kind::kText || (q_.pass_cache_control && p.cache_control)) all_text = false;
     }
-    w_.StartObject();
+    w_.start_object();
     key("role");
     str("user");
     key("content");
@@ -377,9 +365,9 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
         }
         str(joined);
     } else {
-        w_.StartArray();
+        w_.start_array();
         for (const Part& p : parts) {
-            w_.StartObject();
+            w_.start_object();
             key("type");
             if (p.kind == Part::Kind::kText) {
                 str("text");
@@ -388,41 +376,41 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
             } else if (p.kind == Part::Kind::kImage) {
                 str("image_url");
                 key("image_url");
-                w_.StartObject();
+                w_.start_object();
                 key("url");
                 str(p.value());
-                w_.EndObject();
+                w_.end_object();
             } else {
                 str("file");
                 key("file");
-                w_.StartObject();
+                w_.start_object();
                 key("filename");
                 str(p.filename);
                 key("file_data");
                 str(p.value());
-                w_.EndObject();
+                w_.end_object();
             }
             if (q_.pass_cache_control && p.cache_control && p.cache_control->IsObject()) {
                 key("cache_control");
-                p.cache_control->Accept(w_);
+                w_.value(*p.cache_control);
             }
-            w_.EndObject();
+            w_.end_object();
         }
-        w_.EndArray();
+        w_.end_array();
     }
-    w_.EndObject();
+    w_.end_object();
 }
 
 Status AnthropicToOpenAI::write_user(const Value& content, const std::string& path) {
     if (content.IsString()) {
         answer_pending_calls();
         flush_deferred_system();
-        w_.StartObject();
+        w_.start_object();
         key("role");
         str("user");
         key("content");
         str(sv(content));
-        w_.EndObject();
+        w_.end_object();
         return Status();
     }
     if (!content.IsArray()) return bad(path, "expected a string or an array of content blocks");
@@ -488,12 +476,12 @@ Status AnthropicToOpenAI::write_assistant(const Value& content, const std::strin
     answer_pending_calls();
     flush_deferred_system();
     if (content.IsString()) {
-        w_.StartObject();
+        w_.start_object();
         key("role");
         str("assistant");
         key("content");
         str(sv(content));
-        w_.EndObject();
+        w_.end_object();
         return Status();
     }
     if (!content.IsArray()) return bad(path, "expected a string or an array of content blocks");
@@ -538,14 +526,14 @@ Status AnthropicToOpenAI::write_assistant(const Value& content, const std::strin
                                             "\" is not supported in assistant messages for OpenAI-dialect providers");
         }
     }
-    w_.StartObject();
+    w_.start_object();
     key("role");
     str("assistant");
     key("content");
     if (!text.empty()) {
         str(text);
     } else if (!calls.empty() && q_.null_content_with_tool_calls) {
-        w_.Null();
+        w_.null();
     } else {
         str("");
     }
@@ -556,35 +544,33 @@ Status AnthropicToOpenAI::write_assistant(const Value& content, const std::strin
     }
     if (!calls.empty()) {
         key("tool_calls");
-        w_.StartArray();
+        w_.start_array();
         std::string args;
         for (const Call& c : calls) {
-            w_.StartObject();
+            w_.start_object();
             key("id");
             str(c.id);
             key("type");
             str("function");
             key("function");
-            w_.StartObject();
+            w_.start_object();
             key("name");
             str(c.name);
             key("arguments");
             args.clear();
             if (c.input) {
-                StringSink s{args};
-                JsonWriter aw(s);
-                c.input->Accept(aw);
+                JsonOut(args).value(*c.input);
             } else {
                 args = "{}";
             }
             str(args);
-            w_.EndObject();
-            w_.EndObject();
+            w_.end_object();
+            w_.end_object();
             pending_calls_.emplace_back(c.id);
         }
-        w_.EndArray();
+        w_.end_array();
     }
-    w_.EndObject();
+    w_.end_object();
     return Status();
 }
 
@@ -657,15 +643,15 @@ Status AnthropicToOpenAI::write_tools(bool& any_function_tool, bool& web_search)
         if (schema && !schema->IsObject()) return bad(path + ".input_schema", "expected an object");
         if (!opened) {
             key("tools");
-            w_.StartArray();
+            w_.start_array();
             opened = true;
         }
         any_function_tool = true;
-        w_.StartObject();
+        w_.start_object();
         key("type");
         str("function");
         key("function");
-        w_.StartObject();
+        w_.start_object();
         key("name");
         str(mapper_.provider_name(sv(*name)));
         if (desc && desc->IsString()) {
@@ -674,7 +660,7 @@ Status AnthropicToOpenAI::write_tools(bool& any_function_tool, bool& web_search)
         }
         key("parameters");
         // Some servers reject parameters without "type": "object".
-        w_.StartObject();
+        w_.start_object();
         const Value* schema_type = schema ? find(*schema, "type") : nullptr;
         bool has_props = schema && schema->HasMember("properties");
         if (!schema_type) {
@@ -684,20 +670,20 @@ Status AnthropicToOpenAI::write_tools(bool& any_function_tool, bool& web_search)
         bool object_schema = !schema_type || (schema_type->IsString() && sv(*schema_type) == "object");
         if (!has_props && object_schema) {
             key("properties");
-            w_.StartObject();
-            w_.EndObject();
+            w_.start_object();
+            w_.end_object();
         }
         if (schema) {
             for (auto m = schema->MemberBegin(); m != schema->MemberEnd(); ++m) {
                 key(sv(m->name));
-                m->value.Accept(w_);
+                w_.value(m->value);
             }
         }
-        w_.EndObject();
-        w_.EndObject();
-        w_.EndObject();
+        w_.end_object();
+        w_.end_object();
+        w_.end_object();
     }
-    if (opened) w_.EndArray();
+    if (opened) w_.end_array();
     return Status();
 }
 
@@ -725,19 +711,19 @@ Status AnthropicToOpenAI::write_tool_choice(bool any_function_tool) {
     } else if (t == "none") {
         str("none");
     } else {
-        w_.StartObject();
+        w_.start_object();
         key("type");
         str("function");
         key("function");
-        w_.StartObject();
+        w_.start_object();
         key("name");
         str(mapper_.provider_name(sv(*name)));
-        w_.EndObject();
-        w_.EndObject();
+        w_.end_object();
+        w_.end_object();
     }
     if (dp && dp->GetBool() && t != "none") {
         key("parallel_tool_calls");
-        w_.Bool(false);
+        w_.boolean(false);
     }
     return Status();
 }
@@ -751,24 +737,24 @@ Status AnthropicToOpenAI::write_scalars() {
         std::uint64_t v = mt->GetUint64();
         if (opts_.max_tokens_cap && v > *opts_.max_tokens_cap) v = *opts_.max_tokens_cap;
         key(q_.max_tokens_field);
-        w_.Uint64(v);
+        w_.uint(v);
     } else if (opts_.max_tokens_cap) {
         key(q_.max_tokens_field);
-        w_.Uint64(*opts_.max_tokens_cap);
+        w_.uint(*opts_.max_tokens_cap);
     }
     for (const char* name : {"temperature", "top_p"}) {
         if (const Value* v = find(d, name)) {
             if (v->IsNull()) continue;
             if (!v->IsNumber()) return bad(name, "expected a number");
             key(name);
-            v->Accept(w_);
+            w_.value(*v);
         }
     }
     if (const Value* v = find(d, "top_k")) {
         if (!v->IsNull() && !v->IsUint64()) return bad("top_k", "expected a non-negative integer");
         if (q_.send_top_k && v->IsUint64()) {
             key("top_k");
-            w_.Uint64(v->GetUint64());
+            w_.uint(v->GetUint64());
         }
     }
     if (const Value* v = find(d, "stop_sequences")) {
@@ -783,7 +769,7 @@ Status AnthropicToOpenAI::write_scalars() {
             }
             if (v->Size() > 0) {
                 key("stop");
-                v->Accept(w_);
+                w_.value(*v);
             }
         }
     }
@@ -793,13 +779,13 @@ Status AnthropicToOpenAI::write_scalars() {
         stream = v->IsBool() && v->GetBool();
     }
     key("stream");
-    w_.Bool(stream);
+    w_.boolean(stream);
     if (stream && q_.stream_include_usage) {
         key("stream_options");
-        w_.StartObject();
+        w_.start_object();
         key("include_usage");
-        w_.Bool(true);
-        w_.EndObject();
+        w_.boolean(true);
+        w_.end_object();
     }
     if (const Value* meta = find(d, "metadata")) {
         if (!meta->IsNull() && !meta->IsObject()) return bad("metadata", "expected an object");
@@ -847,17 +833,17 @@ Status AnthropicToOpenAI::write_thinking() {
     }
     if (q_.send_thinking_object) {
         key("thinking");
-        w_.StartObject();
+        w_.start_object();
         key("type");
         str(on ? "enabled" : "disabled");
-        w_.EndObject();
+        w_.end_object();
     }
     if (q_.send_enable_thinking) {
         key("enable_thinking");
-        w_.Bool(on);
+        w_.boolean(on);
         if (on && budget > 0) {
             key("thinking_budget");
-            w_.Uint64(budget);
+            w_.uint(budget);
         }
     }
     return Status();
@@ -883,25 +869,25 @@ Result<TranslatedRequest> AnthropicToOpenAI::run() {
         }
     }
 
-    w_.StartObject();
+    w_.start_object();
     key("model");
     str(opts_.target_model.empty() ? sv(*model) : opts_.target_model);
     key("messages");
-    w_.StartArray();
+    w_.start_array();
     if (Status st = write_system(); !st.ok()) return st.error();
     if (Status st = write_messages(*messages); !st.ok()) return st.error();
-    w_.EndArray();
+    w_.end_array();
     if (Status st = write_scalars(); !st.ok()) return st.error();
     bool any_function_tool = false, web_search = false;
     if (Status st = write_tools(any_function_tool, web_search); !st.ok()) return st.error();
     if (Status st = write_tool_choice(any_function_tool); !st.ok()) return st.error();
     if (web_search) {
         key("web_search_options");
-        w_.StartObject();
-        w_.EndObject();
+        w_.start_object();
+        w_.end_object();
     }
     if (Status st = write_thinking(); !st.ok()) return st.error();
-    w_.EndObject();
+    w_.end_object();
 
     TranslatedRequest tr;
     tr.body = std::move(out_);

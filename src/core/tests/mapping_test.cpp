@@ -201,3 +201,58 @@ TEST(ProviderQuirks, BadValuesAreTypedErrors) {
 
 }  // namespace
 }  // namespace llmproxy
+
+namespace llmproxy {
+namespace {
+
+TEST(JsonOutput, FastEscapingMatchesJsonAppendString) {
+    std::string all;
+    for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+    // Every byte at every offset relative to the 8-byte scan.
+    for (std::size_t pad = 0; pad < 9; ++pad) {
+        for (int c = 0; c < 256; ++c) {
+            std::string s(pad, 'a');
+            s.push_back(static_cast<char>(c));
+            s += "bcdefghijklmnop";
+            std::string fast, reference;
+            append_json_string_fast(fast, s);
+            json_append_string(reference, s);
+            ASSERT_EQ(fast, reference) << "byte " << c << " at " << pad;
+        }
+    }
+    std::string fast, reference;
+    append_json_string_fast(fast, all + all);
+    json_append_string(reference, all + all);
+    EXPECT_EQ(fast, reference);
+    fast.clear();
+    append_json_string_fast(fast, "");
+    EXPECT_EQ(fast, "\"\"");
+}
+
+TEST(JsonOutput, JsonOutWritesBalancedJsonAndRoundTripsValues) {
+    const char* text = R"({"a":[1,-2,3.25,1e+300,true,false,null,"x\"y\n"],"b":{},"c":[],"d":{"e":{"f":18446744073709551615}}})";
+    rapidjson::Document in;
+    ASSERT_TRUE(parse_json(text, JsonLimits{}, in).ok());
+    std::string out;
+    JsonOut w(out);
+    w.start_object();
+    w.key("value");
+    w.value(in);
+    w.key("n");
+    w.uint(7);
+    w.key("list");
+    w.start_array();
+    w.string("s");
+    w.null();
+    w.boolean(true);
+    w.end_array();
+    w.end_object();
+    rapidjson::Document back;
+    ASSERT_TRUE(parse_json(out, JsonLimits{}, back).ok()) << out;
+    EXPECT_TRUE(back["value"] == in) << out;
+    EXPECT_EQ(back["n"].GetUint64(), 7u);
+    EXPECT_EQ(json_to_string(back["list"]), R"(["s",null,true])");
+}
+
+}  // namespace
+}  // namespace llmproxy
