@@ -3,7 +3,8 @@
 --   wrk ... -s bench/wrk/post.lua URL -- BODY_FILE [HEADER ...]
 -- HEADER is "Name: value". The pseudo-header "X-Bench-Invalid-Keys: NAME"
 -- instead sends header NAME with a well-formed but unknown key that changes
--- on every request (64 pre-built requests, round-robin): the auth flood.
+-- on every request (1,024 pre-built requests, round-robin, so a cache of
+-- recently rejected keys cannot absorb the flood): the auth flood.
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"), "cannot open " .. path)
@@ -40,7 +41,7 @@ function init(args)
   if invalid_key_header then
     math.randomseed(os.time())
     local requests = {}
-    for i = 1, 64 do
+    for i = 1, 1024 do
       local h = {}
       for name, value in pairs(wrk.headers) do h[name] = value end
       h[invalid_key_header] = fake_key()
