@@ -34,7 +34,8 @@ usage: scripts/bench.sh [--full | --quick | --smoke] [options]
   --pin             pin the proxy worker to CPU 1 and mock, drip mock and load to CPU 0
                     (default: not pinned; on 2 CPUs pinning makes CPU 0 the bottleneck)
   --out FILE        also write the markdown table to FILE
-  --keep            keep the run directory (configs, logs, raw results)
+  --keep            keep the run directory (configs, logs, raw results); the table is
+                    always copied to build/bench/last-MODE.md
 EOF
 }
 
@@ -526,5 +527,6 @@ fi
 status=0
 node "$BENCH/tools/report.mjs" "$RUN/meta.json" "$RESULTS" >"$RUN/table.md" || status=$?
 cat "$RUN/table.md"
+cp "$RUN/table.md" "$REPO/build/bench/last-$mode.md"   # survives the run directory
 [[ -n $out_file ]] && cp "$RUN/table.md" "$out_file"
 exit "$status"
