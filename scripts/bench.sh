@@ -376,6 +376,8 @@ measure() {  # round conns case arm [warmup]
   local r=$1 n=$2 c=$3 arm=$4 warm=${5:-0} port path server t0 t1 m0 m1 out json leaked=null tool key
   port=$(arm_port "$arm") path=$(arm_path "$c" "$arm") server=$(server_of "$arm")
   key=$(arm_key "$arm")
+  local secs=$duration stream_secs=$stream_duration
+  ((warm)) && secs=1 stream_secs=1
   client_headers "${CLIENT[$c]}" "$key"
   [[ ${KIND[$c]} == reject ]] && HEADERS[0]='X-Bench-Invalid-Keys: x-api-key'
   local before=0
@@ -386,10 +388,10 @@ measure() {  # round conns case arm [warmup]
     local hargs=() h
     for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
     out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$port$path" \
-      --body "${BODY[$c]}" --conns 1 --duration "$stream_duration" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
+      --body "${BODY[$c]}" --conns 1 --duration "$stream_secs" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
   else
     tool=wrk
-    out=$("${LOADGEN[@]}" wrk -t1 -c"$n" -d"${duration}s" --timeout 10s -s "$BENCH/wrk/post.lua" \
+    out=$("${LOADGEN[@]}" wrk -t1 -c"$n" -d"${secs}s" --timeout 10s -s "$BENCH/wrk/post.lua" \
       "http://127.0.0.1:$port$path" -- "${BODY[$c]}" "${HEADERS[@]}" 2>>"$RUN/client.log" || true)
   fi
   t1=$(cpu_ticks "$server") m1=$(cpu_ticks mock)
