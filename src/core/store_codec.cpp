@@ -33,7 +33,7 @@ std::string finish(rapidjson::StringBuffer& sb) { return std::string(sb.GetStrin
 // errors name the record kind and field.
 class RecordReader {
 public:
-    explicit RecordReader(const char* kind) : kind_(kind) {}
+    explicit RecordReader(const char* kind) : kind_(kind), pool_(buffer_, sizeof buffer_), doc_(&pool_) {}
 
     Status parse(std::string_view json) {
         Status st = parse_json(json, kRecordJsonLimits, doc_, std::string(kind_) + " record");
@@ -102,6 +102,10 @@ public:
 
 private:
     const char* kind_;
+    // Records are decoded on the request path (find_key): parsing into a
+    // stack buffer avoids RapidJSON's 64 KiB first heap chunk per document.
+    char buffer_[4096];
+    rapidjson::MemoryPoolAllocator<> pool_;
     rapidjson::Document doc_;
 };
 
