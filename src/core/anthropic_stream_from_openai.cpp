@@ -291,6 +291,18 @@ private:
     std::vector<Frame> frames_;
 };
 
+bool is_ascii(std::string_view s) {
+    std::size_t i = 0;
+    std::uint64_t acc = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, s.data() + i, 8);
+        acc |= x;
+    }
+    for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
 // ---- incremental JSON completeness (is a tool call's argument string done?) --
 
 struct JsonScan {
@@ -399,8 +411,11 @@ private:
         chunk_.clear();
         handler_.reset();
         rapidjson::InsituStringStream in(&scratch_[0]);
+        // UTF-8 validation only when there is a non-ASCII byte to validate.
         rapidjson::ParseResult r =
-            reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(in, handler_);
+            is_ascii(data) ? reader_.Parse<rapidjson::kParseInsituFlag>(in, handler_)
+                           : reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
+                                 in, handler_);
         if (r.IsError()) {
             error_text_.assign("provider sent invalid JSON in the stream at offset ");
             append_uint(error_text_, r.Offset());

@@ -1,10 +1,30 @@
 #include "core/sse.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace llmproxy {
 
 namespace {
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 }  // namespace
+
+std::size_t SseParser::find_line_end(std::string_view bytes, std::size_t pos) {
+    const char* data = bytes.data();
+    const std::size_t n = bytes.size();
+    // Eight bytes at a time: lines are long (whole JSON chunks), terminators rare.
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (n - pos >= 8) {
+        std::uint64_t x;
+        std::memcpy(&x, data + pos, 8);
+        std::uint64_t lf = x ^ (ones * '\n');
+        std::uint64_t cr = x ^ (ones * '\r');
+        if (((lf - ones) & ~lf & highs) | ((cr - ones) & ~cr & highs)) break;
+        pos += 8;
+    }
+    while (pos < n && data[pos] != '\n' && data[pos] != '\r') ++pos;
+    return pos;
+}
 
 void SseParser::reset() {
     line_.clear();

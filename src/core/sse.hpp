@@ -56,6 +56,8 @@ private:
     bool process_line(std::string_view line);
     template <class OnEvent>
     void dispatch(OnEvent& on_event);
+    // Index of the first CR or LF at or after `pos` (bytes.size() if none).
+    static std::size_t find_line_end(std::string_view bytes, std::size_t pos);
     // Returns the number of leading BOM bytes consumed from `bytes`.
     std::size_t consume_bom(std::string_view bytes);
 
@@ -94,9 +96,7 @@ bool SseParser::feed(std::string_view bytes, OnEvent&& on_event) {
         skip_lf_ = false;
     }
     while (pos < n) {
-        // Find the next line terminator (CR or LF).
-        std::size_t end = pos;
-        while (end < n && bytes[end] != '\n' && bytes[end] != '\r') ++end;
+        std::size_t end = find_line_end(bytes, pos);
         if (end == n) {
             // Incomplete line: keep it for the next feed.
             if (line_.size() + (n - pos) > max_event_bytes_) {
