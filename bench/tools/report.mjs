@@ -172,6 +172,7 @@ for (const [phase, label] of [['idle', 'idle'], ['load_peak', 'peak under load']
   row('Memory: worker RSS', '—', label, mb(b), gwNa || mb(g), b && g ? `${signed(g - b, 1)} MB (${fmt(g / b, 2)}×)` : '—', '—', gwNa ? 'n/a' : '—');
 }
 const holds = lines.filter((l) => l.kind === 'hold');
+const longDrip = meta.hold_events * meta.hold_interval_ms >= 5000;
 for (const body of ['compact', 'large']) {
   const h = holds.find((l) => l.server === 'gw' && l.body === body);
   const b = holds.find((l) => l.server === 'base' && l.body === body);
@@ -180,22 +181,26 @@ for (const body of ['compact', 'large']) {
   const label = `${fmt(meta.hold_events)}-event drip streams, 1 event per ${fmt(meta.hold_interval_ms)} ms, ` +
     `${body} request${bytes ? ` (${fmt(bytes / 1024, 1)} KB)` : ''}`;
   const desc = (x) => {
-    if (!x || !x.result) return x && x.na ? `n/a (${x.na})` : 'n/a (client failed)';
+    if (!x) return meta.mode === 'quick' ? 'not run in quick mode' : 'n/a (not run)';
+    if (!x.result) return x.na ? `n/a (${x.na})` : 'n/a (client failed)';
     const r = x.result;
     const kinds = Object.entries(r.error_kinds || {}).map(([k, v]) => `${k} ${v}`).join(', ');
     return `${fmt(r.ok)} ok, ${fmt(r.errors)} errors${kinds ? ` (${kinds})` : ''}, ${fmt(r.peak_open)} open at once; ` +
-      `RSS peak ${mb(x.rss_peak_kb / 1024)}, after ${mb(x.rss_after_kb / 1024)}`;
+      `RSS ${x.rss_start_kb ? `${mb(x.rss_start_kb / 1024)} fresh → ` : ''}peak ${mb(x.rss_peak_kb / 1024)}, after ${mb(x.rss_after_kb / 1024)}`;
   };
   const target = (h || b).streams;
   let result = 'n/a';
   if (h && h.result) {
     const r = h.result;
-    result = r.errors === 0 && r.ok === target && r.peak_open === target && h.rss_peak_kb / 1024 < 100 ? 'pass' : 'FAIL';
+    // Short drips (quick, smoke) end before a loaded machine has opened them
+    // all; "all open at once" is only required of streams lasting 5 s or more.
+    const allOpen = !longDrip || r.peak_open === target;
+    result = r.errors === 0 && r.ok === target && allOpen && h.rss_peak_kb / 1024 < 100 ? 'pass' : 'FAIL';
   }
   const diff = h && h.result && b && b.result
     ? `${signed((h.rss_peak_kb - b.rss_peak_kb) / 1024, 1)} MB RSS (${fmt(h.rss_peak_kb / b.rss_peak_kb, 2)}×)` : '—';
   row(`Concurrent streams: ${fmt(target)} held`, fmt(target), label, desc(b), desc(h), diff,
-    `all ${fmt(target)} open at once, no errors, worker RSS < 100 MB`, result);
+    `${longDrip ? `all ${fmt(target)} open at once` : `${fmt(target)} streams`}, no errors, worker RSS < 100 MB`, result);
 }
 
 // Harness health: every measured baseline run must have worked, otherwise the
