@@ -1,6 +1,6 @@
-// Bad requests, unreachable or failing providers, streams cut short, and the
-// small local endpoints (/v1/models, count_tokens): always an answer in the
-// caller's dialect, never a hang or a truncated "success".
+// Bad requests, unreachable or failing providers, streams cut short, idle
+// streams, and the small local endpoints (/v1/models, count_tokens): always an
+// answer in the caller's dialect, never a hang or a truncated "success".
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -13,7 +13,8 @@ let gw;
 before(async () => {
   gw = await startGateway({ label: 'errors', routes: [
     ['claude-*', 'mockant/claude-real'], ['gpt-4o', 'mockoai/gpt-mock'], ['gpt-4o-mini', 'mockoai/gpt-mock'],
-    ['claude-opus-4-1', 'mockant/claude-real'], ['default', 'mockoai/gpt-mock']] });
+    ['claude-opus-4-1', 'mockant/claude-real'], ['default', 'mockoai/gpt-mock']],
+  extraServer: 'llmproxy_ping_interval 250ms;' });
 });
 
 after(async () => { await gw?.stop(); });
@@ -119,5 +120,37 @@ describe('local endpoints', () => {
     const [a, b] = [short.json().input_tokens, long.json().input_tokens];
     assert.ok(Number.isInteger(a) && a > 0, `input_tokens ${a}`);
     assert.ok(b > a * 10, `a longer prompt counts more tokens (${a} vs ${b})`);
+  });
+});
+
+describe('an idle stream gets keepalives (llmproxy_ping_interval 250ms) without disturbing its events', () => {
+  test('openai: SSE comments', async () => {
+    const events = openaiChunks({ text: 'a b c' });
+    events[2] = { ...events[2], delayMs: 1000 };
+    gw.mocks.openai.enqueue({ type: 'sse', events });
+    const s = await gw.stream('/v1/chat/completions', DIALECTS.openai.body('gpt-4o', { stream: true }));
+    assert.equal(s.status, 200);
+    assert.ok(s.comments.length >= 2, `keepalive comments: ${s.comments.length}`);
+    // Same events (the gateway echoes the client's model name; compare the rest).
+    const withoutModel = (data) => {
+      if (data === '[DONE]') return data;
+      const copy = typeof data === 'string' ? JSON.parse(data) : structuredClone(data);
+      delete copy.model;
+      return copy;
+    };
+    assert.deepEqual(s.events.map((e) => withoutModel(e.data)), events.map((e) => withoutModel(e.data)));
+  });
+
+  test('anthropic: ping events', async () => {
+    const events = anthropicEvents({ text: 'a b c' });
+    events[3] = { ...events[3], delayMs: 1000 };
+    gw.mocks.anthropic.enqueue({ type: 'sse', events });
+    const s = await gw.stream('/v1/messages', DIALECTS.anthropic.body(DIALECTS.anthropic.model, { stream: true }));
+    assert.equal(s.status, 200);
+    const pings = s.events.filter((e) => e.event === 'ping');
+    assert.ok(pings.length >= 3, `ping events: ${pings.length} (1 from the provider)`);
+    assert.ok(pings.every((e) => e.json?.type === 'ping'));
+    assert.deepEqual(s.events.filter((e) => e.event !== 'ping').map((e) => e.event),
+      events.filter((e) => e.event !== 'ping').map((e) => e.event));
   });
 });

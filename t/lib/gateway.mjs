@@ -228,6 +228,7 @@ export function httpRequest(url, options = {}) {
 export class SseParser {
   #buffer = '';
   #carry = '';  // a trailing CR whose LF may come with the next chunk
+  comments = [];  // text of comment-only blocks (": ping"), in order
 
   feed(text) {
     let t = this.#carry + text;
@@ -253,7 +254,11 @@ export class SseParser {
         if (field === 'event') event = value;
         else if (field === 'data') data.push(value);
       }
-      if (event === undefined && data.length === 0) continue;
+      if (event === undefined && data.length === 0) {
+        const comment = block.split('\n').filter((line) => line.startsWith(':'));
+        if (comment.length) this.comments.push(comment.map((line) => line.slice(1).trimStart()).join('\n'));
+        continue;
+      }
       events.push({ event, data: data.join('\n') });
     }
     return events;
@@ -285,7 +290,7 @@ export function sseRequest(url, options = {}) {
         const text = Buffer.concat(chunks).toString('utf8');
         resolve({
           status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders, events, text, aborted,
-          startedAt, headersAt, firstByteAt, endedAt: performance.now(), rest: parser.rest,
+          startedAt, headersAt, firstByteAt, endedAt: performance.now(), rest: parser.rest, comments: parser.comments,
           json() { return JSON.parse(text); },
         });
       };
