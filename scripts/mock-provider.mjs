@@ -404,9 +404,14 @@ export async function startMockProvider({ format, port = 0, host = '127.0.0.1' }
       const record = {
         method: req.method, url: req.url, path: url.pathname, query: url.search,
         headers: { ...req.headers }, rawHeaders: req.rawHeaders.slice(), raw, rawBuffer, body,
-        receivedAt: performance.now(), responseFinishedAt: undefined, clientClosedEarly: false,
+        receivedAt: performance.now(), responseFinishedAt: undefined, clientClosedEarly: false, closedAt: undefined,
       };
-      res.on('close', () => { if (!res.writableFinished) record.clientClosedEarly = true; });
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          record.clientClosedEarly = true;
+          record.closedAt = performance.now();
+        }
+      });
       requests.push(record);
       notify();
       let scenario = queue.length ? queue.shift() : defaultScenario;

@@ -4,7 +4,9 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startGateway, freePort } from './lib/gateway.mjs';
+import http from 'node:http';
+
+import { startGateway, freePort, sleep } from './lib/gateway.mjs';
 import { DIALECTS, assertDialectError } from './lib/dialects.mjs';
 import { anthropicEvents, openaiChunks } from '../scripts/mock-provider.mjs';
 
@@ -153,4 +155,30 @@ describe('an idle stream gets keepalives (llmproxy_ping_interval 250ms) without 
     assert.deepEqual(s.events.filter((e) => e.event !== 'ping').map((e) => e.event),
       events.filter((e) => e.event !== 'ping').map((e) => e.event));
   });
+});
+
+describe('a client that goes away mid-stream: the provider connection is closed too', () => {
+  for (const dialect of ['anthropic', 'openai']) {
+    test(dialect, async () => {
+      const d = DIALECTS[dialect];
+      const mock = gw.mocks[dialect];
+      const events = (dialect === 'openai' ? openaiChunks({ text: 'a b c d e f g h i j' }) : anthropicEvents({ text: 'a b c d e f g h i j', pieces: 10 }))
+        .map((e, i) => ({ ...e, delayMs: i ? 200 : 0 }));
+      mock.enqueue({ type: 'sse', events });
+      const body = JSON.stringify(d.body(d.model, { stream: true }));
+      const req = http.request(gw.url + d.path, { method: 'POST', agent: false, headers: {
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...gw.authHeaders(gw.keys.alice.key) } });
+      req.on('error', () => {});
+      const firstData = new Promise((resolve) => req.on('response', (res) => res.once('data', resolve)));
+      req.end(body);
+      await firstData;
+      const goneAt = performance.now();
+      req.destroy();
+      const rec = mock.requests.at(-1);
+      for (let i = 0; i < 40 && !rec.clientClosedEarly; i++) await sleep(50);
+      assert.equal(rec.clientClosedEarly, true, 'the provider saw its connection closed');
+      assert.equal(rec.responseFinishedAt, undefined, 'before it finished the stream');
+      assert.ok(rec.closedAt - goneAt < 1500, `closed ${Math.round(rec.closedAt - goneAt)} ms after the client left`);
+    });
+  }
 });
