@@ -57,3 +57,29 @@ test('20 concurrent requests (both dialects, stream and not, both keys) all succ
   assert.ok(gw.mocks.openai.requests.every((r) => r.body.model === 'gpt-mock'));
   assert.ok(gw.mocks.anthropic.requests.every((r) => r.body.model === 'claude-real'));
 });
+
+test('ctl writes while requests are in flight: no request fails, new keys work at once', async () => {
+  gw.mocks.openai.setDefault({ type: 'demo' });
+  gw.mocks.anthropic.setDefault({ type: 'demo' });
+  const d = DIALECTS.openai;
+  let stop = false;
+  const statuses = [];
+  const load = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      const r = await gw.post(d.path, d.body(), { key: gw.keys.alice.key });
+      statuses.push(r.status);
+    }
+  });
+  const created = [];
+  for (let i = 0; i < 8; i++) {
+    const k = await gw.createKey(`churn${i}`);
+    created.push(k);
+    await gw.ctlOk('route', 'set', `churn-model-${i}`, 'mockoai/gpt-mock');
+    const r = await gw.post(d.path, d.body(`churn-model-${i}`), { key: k.key });
+    assert.equal(r.status, 200, r.text);
+  }
+  stop = true;
+  await Promise.all(load);
+  assert.ok(statuses.length >= 8, `background requests: ${statuses.length}`);
+  assert.deepEqual([...new Set(statuses)], [200]);
+});
