@@ -9,6 +9,8 @@
 
 #include <lmdb.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/store.hpp"
 #include "core/store_internal.hpp"
@@ -327,10 +329,26 @@ TEST_F(StoreEnvTest, SnapshotSkipsCorruptRecordsWithWarnings) {
     EXPECT_EQ(reader->warnings().size(), 4u);
 }
 
-TEST_F(StoreEnvTest, ReaderCheckRuns) {
+TEST_F(StoreEnvTest, ReaderCheckClearsSlotOfDeadProcess) {
     auto reader = open_reader();
     ASSERT_TRUE(reader);
     EXPECT_EQ(reader->reader_check(), 0);
+    // A child opens its own reader (taking a reader slot) and dies without
+    // closing it, as a crashed nginx worker would.
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto r = StoreReader::open(dir_, std::nullopt);
+        ::_exit(r.ok() ? 0 : 1);  // no destructors: the slot stays behind
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(reader->reader_check(), 1);
+    EXPECT_EQ(reader->reader_check(), 0);
+    // The surviving reader still works.
+    auto snap = reader->snapshot();
+    EXPECT_TRUE(snap.ok());
 }
 
 }  // namespace
