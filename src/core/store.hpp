@@ -50,6 +50,9 @@ struct ProviderRecord {
     std::string upstream;
     std::map<std::string, std::uint64_t> model_max_tokens;
     std::map<std::string, std::string> quirks;  // validated with set_quirk()
+    // Per-provider attempt timeouts, "connect=5s first_byte=30s idle=2m
+    // total=15m" (retry_policy.hpp apply_timeout_settings); empty = defaults.
+    std::string timeouts;
     std::int64_t created_at = 0;      // unix seconds
     std::int64_t updated_at = 0;
 };

@@ -18,11 +18,27 @@ extern ngx_module_t ngx_http_llmproxy_module;
 #include <string>
 #include <string_view>
 
+#include "core/breaker.hpp"
+#include "core/errors.hpp"
+#include "core/retry_policy.hpp"
 #include "core/inflate.hpp"
 #include "core/store.hpp"
 #include "core/translate.hpp"
 
 namespace llmproxy::ngx {
+
+/* llmproxy_zone: breaker state and counters shared by all workers. */
+struct Zone {
+    ngx_shm_zone_t           *shm_zone;
+    ngx_slab_pool_t          *shpool;
+    void                     *header;   /* ZoneHeader, see zone.cpp */
+};
+
+/* One (provider, model) slot of the zone; state is null when untracked. */
+struct TargetRef {
+    Zone                     *zone = nullptr;
+    BreakerState             *state = nullptr;
+};
 
 /* http{} level configuration plus the per-worker runtime state hung off it. */
 struct MainConf {
@@ -30,6 +46,7 @@ struct MainConf {
     ngx_str_t                 master_key_path;
     u_char                    master_key[32];
     ngx_flag_t                has_master_key;
+    Zone                     *zone;
 
     /* worker runtime (init_process); the reader is owned here */
     store::StoreReader       *reader;
@@ -45,6 +62,11 @@ struct LocConf {
     size_t                    max_error_size;
     ngx_uint_t                json_max_depth;
     ngx_msec_t                ping_interval;
+    ngx_uint_t                max_retries;
+    ngx_str_t                 timeouts;      /* "connect=5s first_byte=30s ..." */
+    TimeoutConfig             timeout;       /* parsed from timeouts */
+    RetryConfig               retry;
+    BreakerConfig             breaker;
 };
 
 enum class Endpoint {
@@ -63,6 +85,43 @@ enum class UpstreamMode {
     kCaptureError, /* non-2xx: keep a bounded copy for the error mapping */
     kBuffer,       /* non-stream 2xx: collect, translate when complete */
     kStream,       /* SSE: through the StreamTranscoder (passthrough or translating) */
+    kDiscard,      /* a failed attempt's remaining bytes */
+};
+
+/* One upstream attempt: a target (provider/model) and its subrequest. */
+struct Attempt {
+    const store::ResolvedProvider *provider = nullptr;
+    std::string               target_model;
+    TranslatedRequest         translated;
+
+    ngx_http_request_t       *sr = nullptr;
+    std::string               upstream_url;
+    std::string               upstream_host;
+    std::string               upstream_sni;
+    UpstreamMode              mode = UpstreamMode::kNone;
+    ngx_uint_t                upstream_status = 0;
+    bool                      upstream_complete = false; /* saw last_in_chain */
+    bool                      post_subrequest_done = false;
+    ngx_int_t                 subrequest_rc = NGX_OK;
+    std::string               collected;                 /* kBuffer / kCaptureError */
+    bool                      collected_truncated = false;
+    std::unique_ptr<StreamTranscoder> transcoder;
+    std::unique_ptr<Inflater> inflater;                  /* provider compressed anyway */
+    std::string               inflated;
+    std::string               decode_error;
+    std::string               retry_after;               /* Retry-After of a failed answer */
+    std::string               retry_after_ms;
+    std::optional<StreamFailure> stream_failure;         /* stream began with an error event */
+    ngx_msec_t                started = 0;
+    ngx_msec_t                last_data = 0;
+    bool                      got_data = false;
+    bool                      timed_out = false;
+    TargetRef                 target;
+    bool                      is_probe = false;
+    bool                      is_retry = false;
+    bool                      is_fallback = false;
+    bool                      recorded = false;          /* breaker outcome reported */
+    TimeoutConfig             timeout;
 };
 
 /*
@@ -79,35 +138,26 @@ struct RequestCtx {
     std::string               body_copy;   /* only when the body was not one memory buf */
     ParsedRequest             parsed;
     std::shared_ptr<const store::Snapshot> snapshot;
-    const store::ResolvedProvider *provider = nullptr;
-    std::string               target_model;
-    TranslatedRequest         translated;
+    const store::RouteRecord *route = nullptr;  /* owned by snapshot */
+    std::string               route_key;        /* the route pattern chosen */
 
-    /* upstream attempt */
-    ngx_http_request_t       *sr = nullptr;
-    std::string               upstream_url;
-    std::string               upstream_host;
-    std::string               upstream_sni;
-    UpstreamMode              mode = UpstreamMode::kNone;
-    ngx_uint_t                upstream_status = 0;
-    bool                      upstream_complete = false; /* saw last_in_chain */
-    bool                      post_subrequest_done = false;
-    ngx_int_t                 subrequest_rc = NGX_OK;
+    Attempt                   at;               /* the current (or last) attempt */
+    std::size_t               target_index = 0;
+    unsigned                  attempt_on_target = 0;
+    unsigned                  attempts = 0;
+    ngx_msec_t                started = 0;
+    ngx_event_t               retry_ev{};
+    ngx_event_t               watch_ev{};     /* per-attempt timeouts */
+
     bool                      committed = false;         /* main header sent */
     bool                      finished = false;
-    std::string               collected;                 /* kBuffer / kCaptureError */
-    bool                      collected_truncated = false;
-    std::unique_ptr<StreamTranscoder> transcoder;
-    std::unique_ptr<Inflater> inflater;                  /* provider compressed anyway */
-    std::string               inflated;
-    std::string               decode_error;
     Usage                     usage;                     /* non-stream responses */
-    ngx_event_t               ping_ev{};
-    ngx_msec_t                last_output = 0;
     std::string               out;                       /* transcoder output staging */
     ngx_chain_t              *pending = nullptr;         /* input not yet consumed */
     ngx_chain_t              *free = nullptr;
     ngx_chain_t              *busy = nullptr;
+    ngx_event_t               ping_ev{};
+    ngx_msec_t                last_output = 0;
 };
 
 /* module.cpp */
@@ -120,8 +170,32 @@ store::StoreReader *store_reader(ngx_http_request_t *r);
 ngx_int_t content_handler(ngx_http_request_t *r) noexcept;
 
 /* upstream.cpp */
-ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx);
+/* Runs the route's targets in order with retries; NGX_DONE while an attempt
+ * runs, else the rc of a response already sent. */
+ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx);
 ngx_int_t init_upstream_filters(ngx_conf_t *cf);
+void stop_timers(RequestCtx *ctx);
+
+/* filter.cpp */
+/* Passes complete SSE events to the client, one flushed buffer each: from
+ * the subrequest while it runs, from the main request after it. */
+ngx_int_t pass_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data);
+ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data,
+                      ngx_chain_t ***tail);
+
+/* subrequest.cpp */
+ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx);
+
+/* attempt.cpp */
+void attempt_finished(ngx_http_request_t *r) noexcept;  /* parent's write handler */
+void attempt_committed(RequestCtx *ctx);                /* first good event sent */
+
+/* zone.cpp */
+char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+TargetRef zone_target(Zone *zone, std::string_view provider, std::string_view model);
+Admission zone_admit(const TargetRef &t, const BreakerConfig &cfg, bool last_target);
+void zone_record(const TargetRef &t, const BreakerConfig &cfg, const Outcome &o);
 
 /* response.cpp */
 ngx_int_t add_header(ngx_http_request_t *r, std::string_view name, std::string_view value);
@@ -135,5 +209,14 @@ ngx_str_t *copy_to_pool(ngx_pool_t *pool, std::string_view s);
 ngx_int_t add_variables(ngx_conf_t *cf);
 
 RequestCtx *get_ctx(ngx_http_request_t *r);
+
+inline std::string_view to_sv(const ngx_str_t &s) {
+    return {reinterpret_cast<const char *>(s.data), s.len};
+}
+
+/* First header named `lowcase_name` (in lower case) of a request / of a
+ * response's headers_out. */
+ngx_table_elt_t *find_request_header(ngx_http_request_t *r, std::string_view lowcase_name);
+ngx_table_elt_t *find_response_header(ngx_http_request_t *r, std::string_view lowcase_name);
 
 }  // namespace llmproxy::ngx

@@ -15,10 +15,6 @@
 namespace llmproxy::ngx {
 namespace {
 
-std::string_view to_sv(const ngx_str_t &s) {
-    return {reinterpret_cast<const char *>(s.data), s.len};
-}
-
 Endpoint classify(ngx_http_request_t *r) {
     std::string_view uri = to_sv(r->uri);
     // Tolerate one trailing slash, as clients that join base URLs often add one.
@@ -36,24 +32,6 @@ Endpoint classify(ngx_http_request_t *r) {
     return Endpoint::kUnknown;
 }
 
-ngx_table_elt_t *find_header(ngx_http_request_t *r, std::string_view lowcase_name) {
-    ngx_list_part_t *part = &r->headers_in.headers.part;
-    auto *h = static_cast<ngx_table_elt_t *>(part->elts);
-    for (ngx_uint_t i = 0;; i++) {
-        if (i >= part->nelts) {
-            if (part->next == nullptr) break;
-            part = part->next;
-            h = static_cast<ngx_table_elt_t *>(part->elts);
-            i = 0;
-        }
-        if (h[i].key.len == lowcase_name.size() &&
-            ngx_strncmp(h[i].lowcase_key, lowcase_name.data(), lowcase_name.size()) == 0) {
-            return &h[i];
-        }
-    }
-    return nullptr;
-}
-
 // Dialect of the caller for endpoints that both SDKs use (/v1/models, 404s):
 // Anthropic clients always send anthropic-version or x-api-key.
 Dialect guess_dialect(ngx_http_request_t *r, Endpoint ep) {
@@ -66,14 +44,14 @@ Dialect guess_dialect(ngx_http_request_t *r, Endpoint ep) {
     default:
         break;
     }
-    if (find_header(r, "anthropic-version") != nullptr || find_header(r, "x-api-key") != nullptr) {
+    if (find_request_header(r, "anthropic-version") != nullptr || find_request_header(r, "x-api-key") != nullptr) {
         return Dialect::kAnthropic;
     }
     return Dialect::kOpenAI;
 }
 
 std::string_view presented_key(ngx_http_request_t *r) {
-    if (ngx_table_elt_t *h = find_header(r, "x-api-key"); h != nullptr && h->value.len > 0) {
+    if (ngx_table_elt_t *h = find_request_header(r, "x-api-key"); h != nullptr && h->value.len > 0) {
         return to_sv(h->value);
     }
     if (r->headers_in.authorization != nullptr) {
@@ -91,9 +69,7 @@ std::string_view presented_key(ngx_http_request_t *r) {
 
 void destroy_ctx(void *data) noexcept {
     auto *ctx = static_cast<RequestCtx *>(data);
-    if (ctx->ping_ev.timer_set) {
-        ngx_del_timer(&ctx->ping_ev);
-    }
+    stop_timers(ctx);
     ctx->~RequestCtx();
 }
 
@@ -299,29 +275,9 @@ ngx_int_t handle_inference(ngx_http_request_t *r, RequestCtx *ctx) {
                           error_response(d, 404, "model " + model + " is not served here (no route)",
                                          {}, "model_not_found"));
     }
-    const store::Target &target = route->targets.front();
-    ctx->provider = ctx->snapshot->provider(target.provider);
-    if (ctx->provider == nullptr) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "llmproxy: route \"%s\" names unknown provider \"%s\"",
-                      route->pattern.c_str(), target.provider.c_str());
-        return send_error(r, d, error_response(d, 502, "the route for this model is misconfigured"));
-    }
-    ctx->target_model = target.model;
-
-    TranslateOptions opts;
-    opts.target_model = ctx->target_model;
-    opts.quirks = ctx->provider->quirks;
-    auto cap = ctx->provider->record.model_max_tokens.find(ctx->target_model);
-    if (cap != ctx->provider->record.model_max_tokens.end()) {
-        opts.max_tokens_cap = cap->second;
-    }
-    auto translated = translate_request(ctx->parsed, ctx->provider->record.format, opts);
-    if (!translated.ok()) {
-        return send_error(r, d, error_response(d, translated.error()));
-    }
-    ctx->translated = std::move(translated.value());
-    return start_upstream(r, ctx);
+    ctx->route = route;
+    ctx->route_key = route->pattern;
+    return start_route(r, ctx);
 }
 
 void body_read_handler(ngx_http_request_t *r) noexcept {

@@ -18,6 +18,7 @@ char *init_main_conf(ngx_conf_t *cf, void *conf) noexcept;
 void *create_loc_conf(ngx_conf_t *cf) noexcept;
 char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept;
 char *set_llmproxy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_timeouts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept;
 ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept;
 ngx_int_t init_process(ngx_cycle_t *cycle) noexcept;
@@ -37,6 +38,34 @@ ngx_command_t commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(MainConf, master_key_path),
+      nullptr },
+
+    { ngx_string("llmproxy_zone"),
+      NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
+      set_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      nullptr },
+
+    { ngx_string("llmproxy_status"),
+      NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+      set_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      nullptr },
+
+    { ngx_string("llmproxy_max_retries"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(LocConf, max_retries),
+      nullptr },
+
+    { ngx_string("llmproxy_timeouts"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
+      set_timeouts,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       nullptr },
 
     { ngx_string("llmproxy"),
@@ -129,6 +158,10 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept {
     lcf->max_error_size = NGX_CONF_UNSET_SIZE;
     lcf->json_max_depth = NGX_CONF_UNSET_UINT;
     lcf->ping_interval = NGX_CONF_UNSET_MSEC;
+    lcf->max_retries = NGX_CONF_UNSET_UINT;
+    new (&lcf->timeout) TimeoutConfig{};
+    new (&lcf->retry) RetryConfig{};
+    new (&lcf->breaker) BreakerConfig{};
     return lcf;
 }
 
@@ -143,6 +176,12 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
     ngx_conf_merge_size_value(conf->max_error_size, prev->max_error_size, 64 * 1024);
     ngx_conf_merge_uint_value(conf->json_max_depth, prev->json_max_depth, 128);
     ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval, 10000);
+    ngx_conf_merge_uint_value(conf->max_retries, prev->max_retries, 2);
+    conf->retry.max_retries = static_cast<std::uint32_t>(conf->max_retries);
+    if (conf->timeouts.data == nullptr) {
+        conf->timeouts = prev->timeouts;
+        conf->timeout = prev->timeout;
+    }
     if (conf->upstream_location.len == 0 || conf->upstream_location.data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llmproxy_upstream_location must be a URI starting with \"/\"");
@@ -160,6 +199,31 @@ char *set_llmproxy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
     auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(
         ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     clcf->handler = content_handler;
+    return NGX_CONF_OK;
+}
+
+// llmproxy_timeouts connect=5s first_byte=30s idle=2m total=15m;
+char *set_timeouts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *lcf = static_cast<LocConf *>(conf);
+    if (lcf->timeouts.data != nullptr) {
+        return const_cast<char *>("is duplicate");
+    }
+    auto *value = static_cast<ngx_str_t *>(cf->args->elts);
+    try {
+        std::string settings;
+        for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+            settings.append(reinterpret_cast<char *>(value[i].data), value[i].len).append(" ");
+        }
+        if (Status st = apply_timeout_settings(lcf->timeout, settings); !st.ok()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy_timeouts: %s",
+                               st.error().describe().c_str());
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+        lcf->timeouts = value[1];
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy_timeouts: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
     return NGX_CONF_OK;
 }
 

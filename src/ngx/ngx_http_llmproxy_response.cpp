@@ -20,6 +20,41 @@ ngx_str_t *copy_to_pool(ngx_pool_t *pool, std::string_view s) {
     return str;
 }
 
+namespace {
+
+// Walks an ngx_list_t of headers; `lowcase` says whether elements carry a
+// lower-cased key (request headers do, response headers may not).
+ngx_table_elt_t *find_in_list(ngx_list_t *list, std::string_view lowcase_name, bool lowcase) {
+    ngx_list_part_t *part = &list->part;
+    auto *h = static_cast<ngx_table_elt_t *>(part->elts);
+    for (ngx_uint_t i = 0;; i++) {
+        if (i >= part->nelts) {
+            if (part->next == nullptr) break;
+            part = part->next;
+            h = static_cast<ngx_table_elt_t *>(part->elts);
+            i = 0;
+        }
+        if (h[i].hash == 0 || h[i].key.len != lowcase_name.size()) continue;
+        const u_char *key = lowcase ? h[i].lowcase_key : h[i].key.data;
+        if (ngx_strncasecmp(const_cast<u_char *>(key),
+                            reinterpret_cast<u_char *>(const_cast<char *>(lowcase_name.data())),
+                            lowcase_name.size()) == 0) {
+            return &h[i];
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+ngx_table_elt_t *find_request_header(ngx_http_request_t *r, std::string_view lowcase_name) {
+    return find_in_list(&r->headers_in.headers, lowcase_name, true);
+}
+
+ngx_table_elt_t *find_response_header(ngx_http_request_t *r, std::string_view lowcase_name) {
+    return find_in_list(&r->headers_out.headers, lowcase_name, false);
+}
+
 ngx_int_t add_header(ngx_http_request_t *r, std::string_view name, std::string_view value) {
     auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
     if (h == nullptr) {

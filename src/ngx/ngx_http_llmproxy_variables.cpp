@@ -23,12 +23,14 @@ enum class Var : uintptr_t {
     kCacheReadTokens,
     kCacheCreationTokens,
     kUpstreamStatus,
+    kRoute,
+    kAttempts,
 };
 
 // Usage as far as it is known: the stream's (partial when the client left
 // early) or the buffered response's.
 const Usage *known_usage(const RequestCtx *ctx) {
-    const Usage *u = ctx->transcoder ? &ctx->transcoder->usage() : &ctx->usage;
+    const Usage *u = ctx->at.transcoder ? &ctx->at.transcoder->usage() : &ctx->usage;
     return u->known ? u : nullptr;
 }
 
@@ -72,18 +74,18 @@ ngx_int_t get_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     try {
         switch (static_cast<Var>(data)) {
         case Var::kUpstreamUrl:
-            return set_value(r, v, ctx->upstream_url);
+            return set_value(r, v, ctx->at.upstream_url);
         case Var::kUpstreamHost:
-            return set_value(r, v, ctx->upstream_host);
+            return set_value(r, v, ctx->at.upstream_host);
         case Var::kUpstreamSni:
-            return set_value(r, v, ctx->upstream_sni);
+            return set_value(r, v, ctx->at.upstream_sni);
         case Var::kKeyId:
             return set_value(r, v, ctx->key ? std::string_view(ctx->key->id) : "");
         case Var::kProvider:
-            return set_value(r, v, ctx->provider ? std::string_view(ctx->provider->record.name)
+            return set_value(r, v, ctx->at.provider ? std::string_view(ctx->at.provider->record.name)
                                                  : "");
         case Var::kModel:
-            return set_value(r, v, ctx->target_model);
+            return set_value(r, v, ctx->at.target_model);
         case Var::kInputTokens:
             return set_number(r, v, known_usage(ctx), &Usage::input_tokens);
         case Var::kOutputTokens:
@@ -92,8 +94,12 @@ ngx_int_t get_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
             return set_number(r, v, known_usage(ctx), &Usage::cache_read_input_tokens);
         case Var::kCacheCreationTokens:
             return set_number(r, v, known_usage(ctx), &Usage::cache_creation_input_tokens);
+        case Var::kRoute:
+            return set_value(r, v, ctx->route_key);
+        case Var::kAttempts:
+            return set_value(r, v, ctx->attempts ? std::to_string(ctx->attempts) : std::string());
         case Var::kUpstreamStatus:
-            return set_value(r, v, ctx->upstream_status ? std::to_string(ctx->upstream_status)
+            return set_value(r, v, ctx->at.upstream_status ? std::to_string(ctx->at.upstream_status)
                                                         : std::string());
         }
     } catch (...) {
@@ -123,6 +129,8 @@ ngx_int_t add_variables(ngx_conf_t *cf) {
         {ngx_string("llmproxy_cache_read_tokens"), Var::kCacheReadTokens},
         {ngx_string("llmproxy_cache_creation_tokens"), Var::kCacheCreationTokens},
         {ngx_string("llmproxy_upstream_status"), Var::kUpstreamStatus},
+        {ngx_string("llmproxy_route"), Var::kRoute},
+        {ngx_string("llmproxy_attempts"), Var::kAttempts},
     };
     for (auto &d : defs) {
         ngx_http_variable_t *var =

@@ -1,0 +1,402 @@
+/*
+ * The route's targets, tried in order: breaker admission, per-attempt
+ * timeouts, and after each attempt the decision to finish, retry the same
+ * target (with backoff), fall back to the next one, or give up with the
+ * mapped error. Retries and fallbacks happen only while nothing has been
+ * sent to the client.
+ */
+#include "ngx_http_llmproxy.hpp"
+
+#include <exception>
+
+#include "core/errors.hpp"
+
+namespace llmproxy::ngx {
+namespace {
+
+// Why an attempt failed, and what the client gets if nothing better comes.
+struct Failure {
+    FailureKind kind = FailureKind::kConnect;
+    int status = 502;
+    ErrorResponse error;
+    std::optional<std::uint64_t> retry_after_ms;
+};
+
+ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx);
+
+void watch_handler(ngx_event_t *ev) noexcept;
+
+// An attempt over its time: emulate nginx's own timer expiry on the upstream
+// connection, so the upstream module ends the attempt as a timeout (504)
+// through its normal path.
+void abort_attempt(RequestCtx *ctx) {
+    ngx_http_request_t *sr = ctx->at.sr;
+    ngx_http_upstream_t *u = sr != nullptr ? sr->upstream : nullptr;
+    if (u == nullptr || u->peer.connection == nullptr) {
+        return;  // still resolving: resolver_timeout ends it
+    }
+    ctx->at.timed_out = true;
+    ngx_event_t *ev = u->request_sent ? u->peer.connection->read : u->peer.connection->write;
+    ev->timedout = 1;
+    ev->handler(ev);
+}
+
+// Next time a timeout could expire for the running attempt, 0 if now.
+ngx_msec_t watch_remaining(RequestCtx *ctx) {
+    const TimeoutConfig &t = ctx->at.timeout;
+    ngx_msec_t now = ngx_current_msec;
+    ngx_msec_t deadline = ctx->started + static_cast<ngx_msec_t>(t.total_ms);
+    ngx_msec_t attempt_deadline =
+        ctx->at.got_data ? ctx->at.last_data + static_cast<ngx_msec_t>(t.idle_ms)
+                         : ctx->at.started + static_cast<ngx_msec_t>(t.first_byte_ms);
+    if (attempt_deadline < deadline) deadline = attempt_deadline;
+    return deadline > now ? deadline - now : 0;
+}
+
+void watch_handler(ngx_event_t *ev) noexcept {
+    auto *ctx = static_cast<RequestCtx *>(ev->data);
+    if (ctx->at.sr == nullptr || ctx->at.post_subrequest_done) {
+        return;
+    }
+    ngx_msec_t left = watch_remaining(ctx);
+    if (left > 0) {
+        ngx_add_timer(ev, left);  // data arrived since: look again later
+        return;
+    }
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0, "llmproxy: provider \"%s\" %s timed out",
+                  ctx->at.provider->record.name.c_str(),
+                  ctx->at.got_data ? "stream (idle or total time)" : "first byte");
+    abort_attempt(ctx);
+}
+
+void arm_timer(ngx_event_t *ev, ngx_event_handler_pt handler, RequestCtx *ctx, ngx_msec_t ms) {
+    ev->handler = handler;
+    ev->data = ctx;
+    ev->log = ctx->request->connection->log;
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+    ngx_add_timer(ev, ms);
+}
+
+void retry_handler(ngx_event_t *ev) noexcept {
+    auto *ctx = static_cast<RequestCtx *>(ev->data);
+    ngx_http_request_t *r = ctx->request;
+    ngx_connection_t *c = r->connection;
+    ngx_int_t rc;
+    try {
+        rc = begin_attempt(r, ctx);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0, "llmproxy: %s", e.what());
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rc != NGX_DONE) {
+        ctx->finished = true;
+        ngx_http_finalize_request(r, rc);
+    }
+    ngx_http_run_posted_requests(c);
+}
+
+Outcome outcome_of(const RequestCtx *ctx, bool failure, std::uint64_t retry_after_ms) {
+    Outcome o;
+    o.failure = failure;
+    o.was_probe = ctx->at.is_probe;
+    o.retry_after_ms = retry_after_ms;
+    o.latency_ms = ngx_current_msec - ctx->at.started;
+    o.retry = ctx->at.is_retry;
+    o.fallback = ctx->at.is_fallback;
+    return o;
+}
+
+void record(RequestCtx *ctx, bool failure, std::uint64_t retry_after_ms = 0) {
+    if (ctx->at.recorded) return;
+    ctx->at.recorded = true;
+    zone_record(ctx->at.target, loc_conf(ctx->request)->breaker,
+                outcome_of(ctx, failure, retry_after_ms));
+}
+
+std::string provider_name(const RequestCtx *ctx) { return ctx->at.provider->record.name; }
+
+// A non-stream 2xx: the translated body, or why it cannot be used.
+std::optional<Failure> buffered_result(RequestCtx *ctx, std::string *body) {
+    Dialect provider = ctx->at.provider->record.format;
+    Dialect client = ctx->client;
+    Failure f;
+    f.kind = FailureKind::kStatus;
+    f.status = 502;
+    if (!ctx->at.decode_error.empty()) {
+        f.error = error_response(client, 502, ctx->at.decode_error);
+        return f;
+    }
+    if (!ctx->at.upstream_complete || ctx->at.collected_truncated) {
+        f.kind = FailureKind::kStreamError;
+        f.error = error_response(client, 502,
+                                 ctx->at.collected_truncated
+                                     ? "provider response exceeds llmproxy_max_response_size"
+                                     : "provider response was cut short");
+        return f;
+    }
+    if (ctx->parsed.facts.stream) {
+        // Asked for a stream, got JSON: usually an error object with 200.
+        f.error = map_upstream_error(provider, client, 502, ctx->at.collected);
+        return f;
+    }
+    auto translated = translate_response(provider, client, ctx->at.collected,
+                                         ctx->at.translated.response, &ctx->usage);
+    if (!translated.ok()) {
+        ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                      "llmproxy: invalid response from provider \"%s\": %s",
+                      provider_name(ctx).c_str(), translated.error().describe().c_str());
+        f.error = error_response(client, 502, "provider returned an invalid response: " +
+                                                  translated.error().describe());
+        return f;
+    }
+    *body = std::move(translated.value());
+    return std::nullopt;
+}
+
+// Classifies an attempt that ended before anything reached the client.
+std::optional<Failure> attempt_failure(RequestCtx *ctx, std::string *body) {
+    Dialect client = ctx->client;
+    Failure f;
+    switch (ctx->at.mode) {
+    case UpstreamMode::kNone: {
+        bool timeout = ctx->at.timed_out || ctx->at.subrequest_rc == NGX_HTTP_GATEWAY_TIME_OUT;
+        f.kind = timeout ? FailureKind::kTimeout : FailureKind::kConnect;
+        f.status = timeout ? 504 : 502;
+        f.error = error_response(client, f.status,
+                                 "provider " + provider_name(ctx) +
+                                     (timeout ? " timed out" : " is unreachable"));
+        return f;
+    }
+    case UpstreamMode::kCaptureError: {
+        f.kind = FailureKind::kStatus;
+        f.status = static_cast<int>(ctx->at.upstream_status);
+        f.error = map_upstream_error(ctx->at.provider->record.format, client, f.status,
+                                     ctx->at.collected);
+        f.retry_after_ms = parse_retry_after(ctx->at.retry_after, ctx->at.retry_after_ms,
+                                             static_cast<std::int64_t>(ngx_time()));
+        return f;
+    }
+    case UpstreamMode::kBuffer:
+        return buffered_result(ctx, body);
+    case UpstreamMode::kStream:
+    case UpstreamMode::kDiscard:
+        f.kind = ctx->at.timed_out ? FailureKind::kTimeout : FailureKind::kStreamError;
+        if (ctx->at.stream_failure) {
+            f.status = ctx->at.stream_failure->status;
+            f.error = error_response(client, f.status, ctx->at.stream_failure->message);
+        } else {
+            f.status = ctx->at.timed_out ? 504 : 502;
+            f.error = error_response(client, f.status,
+                                     "provider " + provider_name(ctx) +
+                                         " closed the stream before sending any event");
+        }
+        return f;
+    }
+    return f;
+}
+
+ngx_int_t send_final(ngx_http_request_t *r, RequestCtx *ctx, std::string_view extra) {
+    if (!extra.empty() && pass_events(r, ctx, extra) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+    return ngx_http_send_special(r, NGX_HTTP_LAST);
+}
+
+// The stream was committed: end it, with an error event if the provider
+// went away before finishing.
+ngx_int_t finish_stream(ngx_http_request_t *r, RequestCtx *ctx) {
+    if (ctx->at.upstream_complete) {
+        return send_final(r, ctx, {});
+    }
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "llmproxy: provider \"%s\" stream ended early%s", provider_name(ctx).c_str(),
+                  ctx->at.timed_out ? " (timeout)" : "");
+    std::string tail;
+    ctx->at.transcoder->fail(ctx->at.timed_out ? 504 : 502,
+                             ctx->at.timed_out ? "provider stream timed out"
+                                               : "provider stream ended unexpectedly",
+                             tail);
+    return send_final(r, ctx, tail);
+}
+
+// After an attempt: NGX_DONE when another attempt runs or is scheduled,
+// otherwise the rc to finalize the request with.
+ngx_int_t conclude(ngx_http_request_t *r, RequestCtx *ctx) {
+    if (r->connection->error) {
+        // The client went away; the access log shows 499 even when a 200
+        // header had already been sent.
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "llmproxy: client closed the connection, provider request closed");
+        r->headers_out.status = NGX_HTTP_CLIENT_CLOSED_REQUEST;
+        return NGX_HTTP_CLIENT_CLOSED_REQUEST;
+    }
+    if (ctx->committed) {
+        return finish_stream(r, ctx);
+    }
+    std::string body;
+    std::optional<Failure> failure = attempt_failure(ctx, &body);
+    if (!failure) {
+        record(ctx, false);
+        if (add_header(r, "x-llmproxy-provider", provider_name(ctx)) != NGX_OK ||
+            add_header(r, "x-llmproxy-model", ctx->at.target_model) != NGX_OK ||
+            add_header(r, "x-llmproxy-route", ctx->route_key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        return send_response(r, NGX_HTTP_OK, "application/json", body);
+    }
+    bool target_fault = failure->kind != FailureKind::kStatus || is_failure_status(failure->status);
+    record(ctx, target_fault, failure->retry_after_ms.value_or(0));
+    LocConf *lcf = loc_conf(r);
+    Decision d = next_step(lcf->retry, ctx->attempt_on_target, ngx_current_msec - ctx->started,
+                           failure->kind, failure->status, failure->retry_after_ms,
+                           static_cast<std::uint64_t>(ngx_random()) << 32 ^
+                               static_cast<std::uint64_t>(ngx_random()));
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "llmproxy: attempt %ui on \"%s/%s\" failed (%d): %s", ctx->attempts,
+                  provider_name(ctx).c_str(), ctx->at.target_model.c_str(), failure->status,
+                  d.action == RetryAction::kRetrySame    ? "retrying"
+                  : d.action == RetryAction::kNextTarget ? "next target"
+                                                         : "giving up");
+    switch (d.action) {
+    case RetryAction::kRetrySame:
+        if (d.delay_ms == 0) {
+            return begin_attempt(r, ctx);
+        }
+        arm_timer(&ctx->retry_ev, retry_handler, ctx, static_cast<ngx_msec_t>(d.delay_ms));
+        return NGX_DONE;
+    case RetryAction::kNextTarget:
+        if (ctx->target_index + 1 < ctx->route->targets.size()) {
+            ctx->target_index++;
+            ctx->attempt_on_target = 0;
+            return begin_attempt(r, ctx);
+        }
+        break;
+    case RetryAction::kGiveUp:
+        break;
+    }
+    return send_error(r, ctx->client, failure->error);
+}
+
+// Picks the next target from ctx->target_index on (skipping unknown
+// providers and open breakers, never the last target), translates the
+// request for it and starts the subrequest.
+ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx) {
+    const auto &targets = ctx->route->targets;
+    LocConf *lcf = loc_conf(r);
+    bool fallback = ctx->attempts > 0 && ctx->attempt_on_target == 0;
+    while (ctx->target_index < targets.size()) {
+        const store::Target &t = targets[ctx->target_index];
+        bool last = ctx->target_index + 1 == targets.size();
+        const store::ResolvedProvider *p = ctx->snapshot->provider(t.provider);
+        if (p == nullptr) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "llmproxy: route \"%s\" names unknown provider \"%s\"",
+                          ctx->route->pattern.c_str(), t.provider.c_str());
+            if (last) {
+                return send_error(r, ctx->client,
+                                  error_response(ctx->client, 502,
+                                                 "the route for this model is misconfigured"));
+            }
+            ctx->target_index++;
+            ctx->attempt_on_target = 0;
+            continue;
+        }
+        TargetRef ref = zone_target(main_conf(r)->zone, t.provider, t.model);
+        Admission adm = zone_admit(ref, lcf->breaker, last);
+        if (!adm.allowed) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "llmproxy: breaker open for \"%s/%s\", trying the next target",
+                          t.provider.c_str(), t.model.c_str());
+            ctx->target_index++;
+            ctx->attempt_on_target = 0;
+            fallback = true;
+            continue;
+        }
+        Attempt &at = ctx->at;
+        at = Attempt{};
+        at.provider = p;
+        at.target_model = t.model;
+        at.target = ref;
+        at.is_probe = adm.is_probe;
+        at.is_retry = ctx->attempt_on_target > 0;
+        at.is_fallback = fallback;
+        at.started = ngx_current_msec;
+        at.timeout = lcf->timeout;
+        if (!p->record.timeouts.empty()) {
+            (void) apply_timeout_settings(at.timeout, p->record.timeouts);
+        }
+
+        TranslateOptions opts;
+        opts.target_model = at.target_model;
+        opts.quirks = p->quirks;
+        auto cap = p->record.model_max_tokens.find(at.target_model);
+        if (cap != p->record.model_max_tokens.end()) {
+            opts.max_tokens_cap = cap->second;
+        }
+        auto translated = translate_request(ctx->parsed, p->record.format, opts);
+        if (!translated.ok()) {
+            return send_error(r, ctx->client, error_response(ctx->client, translated.error()));
+        }
+        at.translated = std::move(translated.value());
+        ctx->attempts++;
+        ctx->attempt_on_target++;
+        ngx_int_t rc = start_upstream(r, ctx);
+        if (rc != NGX_DONE) {
+            return rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
+        }
+        arm_timer(&ctx->watch_ev, watch_handler, ctx, watch_remaining(ctx));
+        return NGX_DONE;
+    }
+    return send_error(r, ctx->client,
+                      error_response(ctx->client, 503, "no provider is available for this model"));
+}
+
+}  // namespace
+
+ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
+    ctx->started = ngx_current_msec;
+    ctx->target_index = 0;
+    ctx->attempt_on_target = 0;
+    ctx->attempts = 0;
+    return begin_attempt(r, ctx);
+}
+
+void attempt_committed(RequestCtx *ctx) {
+    record(ctx, false);
+}
+
+void stop_timers(RequestCtx *ctx) {
+    for (ngx_event_t *ev : {&ctx->ping_ev, &ctx->watch_ev, &ctx->retry_ev}) {
+        if (ev->timer_set) {
+            ngx_del_timer(ev);
+        }
+    }
+}
+
+void attempt_finished(ngx_http_request_t *r) noexcept {
+    RequestCtx *ctx = get_ctx(r);
+    if (ctx == nullptr || !ctx->at.post_subrequest_done || ctx->finished) {
+        return;
+    }
+    if (ctx->watch_ev.timer_set) {
+        ngx_del_timer(&ctx->watch_ev);
+    }
+    r->write_event_handler = ngx_http_request_empty_handler;
+    ngx_int_t rc;
+    try {
+        rc = conclude(r, ctx);
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: %s", e.what());
+        rc = ctx->committed ? NGX_ERROR : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rc == NGX_DONE) {
+        return;  // another attempt runs or waits for its retry timer
+    }
+    ctx->finished = true;
+    stop_timers(ctx);
+    ngx_http_finalize_request(r, rc);
+}
+
+}  // namespace llmproxy::ngx

@@ -1,0 +1,346 @@
+/*
+ * Header and body filters on the upstream subrequest: they turn the
+ * provider's response into the client's dialect as it arrives (one flushed
+ * buffer per event), hold the client's header back until the first event is
+ * known to be good, and send keepalive pings while the provider is silent.
+ */
+#include "ngx_http_llmproxy.hpp"
+
+#include <exception>
+
+#include "core/errors.hpp"
+#include "core/inflate.hpp"
+
+namespace llmproxy::ngx {
+namespace {
+
+ngx_http_output_header_filter_pt next_header_filter;
+ngx_http_output_body_filter_pt next_body_filter;
+
+bool is_attempt(ngx_http_request_t *r, RequestCtx **out) {
+    if (r == r->main) return false;
+    RequestCtx *ctx = get_ctx(r);
+    if (ctx == nullptr || ctx->at.sr != r) return false;
+    *out = ctx;
+    return true;
+}
+
+bool is_event_stream(ngx_http_request_t *r) {
+    std::string_view ct = to_sv(r->headers_out.content_type);
+    return ct.size() >= 17 &&
+           ngx_strncasecmp(reinterpret_cast<u_char *>(const_cast<char *>(ct.data())),
+                           reinterpret_cast<u_char *>(const_cast<char *>("text/event-stream")),
+                           17) == 0;
+}
+
+// Keepalive events while the provider is silent (reasoning models can think
+// for minutes), so proxies and clients do not cut an idle connection. They
+// are written through the subrequest, which owns the connection's output.
+void ping_handler(ngx_event_t *ev) noexcept {
+    auto *ctx = static_cast<RequestCtx *>(ev->data);
+    ngx_http_request_t *sr = ctx->at.sr;
+    if (ctx->finished || ctx->at.post_subrequest_done || sr == nullptr) {
+        return;
+    }
+    ngx_msec_t interval = loc_conf(ctx->request)->ping_interval;
+    ngx_msec_t idle = ngx_current_msec - ctx->last_output;
+    if (idle >= interval) {
+        if (pass_events(sr, ctx, keepalive_event(ctx->client)) == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_INFO, ev->log, 0, "llmproxy: sending a keepalive ping failed");
+            return;
+        }
+        idle = 0;
+    }
+    ngx_add_timer(ev, interval - idle);
+}
+
+void start_ping_timer(RequestCtx *ctx) {
+    ngx_msec_t interval = loc_conf(ctx->request)->ping_interval;
+    ctx->last_output = ngx_current_msec;
+    if (interval == 0) {
+        return;
+    }
+    ngx_event_t *ev = &ctx->ping_ev;
+    ev->handler = ping_handler;
+    ev->data = ctx;
+    ev->log = ctx->request->connection->log;
+    ev->cancelable = 1;
+    ngx_add_timer(ev, interval);
+}
+
+// Sends the client's status line and headers, once, when the first output
+// of a successful stream is ready (not earlier: until then an upstream
+// failure can still become a clean error response).
+ngx_int_t commit_stream_header(RequestCtx *ctx) {
+    ngx_http_request_t *r = ctx->request;
+    ctx->committed = true;
+    r->headers_out.status = NGX_HTTP_OK;
+    static ngx_str_t sse = ngx_string("text/event-stream");
+    r->headers_out.content_type = sse;
+    r->headers_out.content_type_len = sse.len;
+    r->headers_out.content_type_lowcase = nullptr;
+    r->headers_out.content_length_n = -1;
+    if (add_header(r, "Cache-Control", "no-cache") != NGX_OK ||
+        add_header(r, "X-Accel-Buffering", "no") != NGX_OK ||
+        add_header(r, "x-llmproxy-provider", ctx->at.provider->record.name) != NGX_OK ||
+        add_header(r, "x-llmproxy-model", ctx->at.target_model) != NGX_OK ||
+        add_header(r, "x-llmproxy-route", ctx->route_key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    attempt_committed(ctx);
+    ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+    start_ping_timer(ctx);
+    return NGX_OK;
+}
+
+ngx_int_t header_filter(ngx_http_request_t *r) noexcept {
+    RequestCtx *ctx;
+    if (!is_attempt(r, &ctx)) {
+        return next_header_filter(r);
+    }
+    try {
+        ngx_uint_t status = r->headers_out.status;
+        ctx->at.upstream_status = status;
+        // The subrequest's own header never reaches the client: the main
+        // request's header is sent by commit_stream_header or resume_parent.
+        r->header_sent = 1;
+        r->filter_need_in_memory = 1;
+        ctx->at.got_data = true;
+        ctx->at.last_data = ngx_current_msec;
+        if (r->headers_out.content_encoding != nullptr &&
+            r->headers_out.content_encoding->value.len > 0) {
+            // Asked for identity, got compressed anyway: decode, bounded.
+            std::string_view enc = to_sv(r->headers_out.content_encoding->value);
+            if (Inflater::handles(enc)) {
+                auto inf = Inflater::create(enc, loc_conf(ctx->request)->max_response_size);
+                if (inf.ok()) ctx->at.inflater = std::move(inf.value());
+            } else if (enc != "identity") {
+                ctx->at.decode_error = "provider used unsupported content encoding " +
+                                    std::string(enc);
+            }
+        }
+        if (status < 200 || status >= 300) {
+            ctx->at.mode = UpstreamMode::kCaptureError;
+            if (ngx_table_elt_t *h = find_response_header(r, "retry-after")) {
+                ctx->at.retry_after.assign(to_sv(h->value));
+            }
+            if (ngx_table_elt_t *h = find_response_header(r, "retry-after-ms")) {
+                ctx->at.retry_after_ms.assign(to_sv(h->value));
+            }
+        } else if (ctx->parsed.facts.stream && is_event_stream(r)) {
+            ctx->at.transcoder = make_stream_transcoder(ctx->at.provider->record.format, ctx->client,
+                                                     ctx->at.translated.response);
+            ctx->at.mode = UpstreamMode::kStream;
+        } else {
+            ctx->at.mode = UpstreamMode::kBuffer;
+        }
+        return NGX_OK;
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: header filter: %s",
+                      e.what());
+        return NGX_ERROR;
+    }
+}
+
+// The provider's bytes, decoded when it compressed them. On a decoding
+// error ctx->at.decode_error is set and nothing is returned.
+std::string_view decoded(RequestCtx *ctx, std::string_view bytes) {
+    if (!ctx->at.inflater || !ctx->at.decode_error.empty()) {
+        return ctx->at.decode_error.empty() ? bytes : std::string_view{};
+    }
+    ctx->at.inflated.clear();
+    if (Status st = ctx->at.inflater->feed(bytes, ctx->at.inflated); !st.ok()) {
+        ctx->at.decode_error = st.error().describe();
+        return {};
+    }
+    return ctx->at.inflated;
+}
+
+// Appends the bytes of `in` to ctx->at.collected (bounded), consuming them.
+void collect(RequestCtx *ctx, ngx_chain_t *in, std::size_t cap) {
+    for (ngx_chain_t *cl = in; cl != nullptr; cl = cl->next) {
+        ngx_buf_t *b = cl->buf;
+        std::size_t n = static_cast<std::size_t>(b->last - b->pos);
+        if (n > 0) {
+            std::string_view data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
+            std::size_t room = cap > ctx->at.collected.size() ? cap - ctx->at.collected.size() : 0;
+            if (data.size() > room) {
+                ctx->at.collected_truncated = true;
+                data = data.substr(0, room);
+            }
+            ctx->at.collected.append(data);
+            b->pos = b->last;
+        }
+        if (b->last_in_chain || b->last_buf) {
+            ctx->at.upstream_complete = true;
+        }
+    }
+}
+
+}  // namespace
+
+// Queues `data` as flushed buffers, one per SSE event (each ends "\n\n").
+ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data,
+                      ngx_chain_t ***tail) {
+    while (!data.empty()) {
+        std::size_t end = data.find("\n\n");
+        std::size_t len = end == std::string_view::npos ? data.size() : end + 2;
+        ngx_chain_t *cl = ngx_chain_get_free_buf(r->pool, &ctx->free);
+        if (cl == nullptr) {
+            return NGX_ERROR;
+        }
+        ngx_buf_t *b = cl->buf;
+        if (b->start == nullptr || static_cast<std::size_t>(b->end - b->start) < len) {
+            std::size_t size = len < 512 ? 512 : len;
+            b->start = static_cast<u_char *>(ngx_palloc(r->pool, size));
+            if (b->start == nullptr) {
+                return NGX_ERROR;
+            }
+            b->end = b->start + size;
+        }
+        b->pos = b->start;
+        b->last = ngx_cpymem(b->start, data.data(), len);
+        b->memory = 1;
+        b->temporary = 1;
+        b->flush = 1;
+        b->tag = reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module);
+        **tail = cl;
+        *tail = &cl->next;
+        data.remove_prefix(len);
+    }
+    return NGX_OK;
+}
+
+namespace {
+
+ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
+    if (in != nullptr && ngx_chain_add_copy(r->pool, &ctx->pending, in) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    // Back-pressure: while the client is not taking what we already sent,
+    // leave the provider's bytes unconsumed so nginx stops reading them.
+    if (ctx->busy != nullptr && (r->connection->buffered & NGX_LOWLEVEL_BUFFERED)) {
+        ngx_int_t rc = next_body_filter(r, nullptr);
+        ngx_chain_t *none = nullptr;
+        ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &none,
+                                reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
+        if (rc == NGX_ERROR) return NGX_ERROR;
+        if (ctx->busy != nullptr && (r->connection->buffered & NGX_LOWLEVEL_BUFFERED)) {
+            return NGX_AGAIN;
+        }
+    }
+    ctx->out.clear();
+    while (ctx->pending != nullptr) {
+        ngx_chain_t *cl = ctx->pending;
+        ngx_buf_t *b = cl->buf;
+        std::size_t n = static_cast<std::size_t>(b->last - b->pos);
+        if (n > 0) {
+            std::string_view data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
+            if (!ctx->at.decode_error.empty()) {
+                ctx->at.transcoder->fail(502, ctx->at.decode_error, ctx->out);
+            } else {
+                ctx->at.transcoder->feed(data, ctx->out);
+            }
+            b->pos = b->last;
+        }
+        if (b->last_in_chain || b->last_buf) {
+            ctx->at.upstream_complete = true;
+        }
+        ctx->pending = cl->next;
+        ngx_free_chain(r->pool, cl);
+    }
+    if (ctx->at.upstream_complete) {
+        ctx->at.transcoder->finish(ctx->out);
+    }
+    if (!ctx->committed && !ctx->out.empty()) {
+        // The first event decides: a provider that answers 200 and then an
+        // error is a failed attempt that can still be retried elsewhere.
+        if (auto failure = leading_stream_error(ctx->client, ctx->out)) {
+            ctx->at.stream_failure = std::move(failure);
+            ctx->at.mode = UpstreamMode::kDiscard;
+            ctx->out.clear();
+            return NGX_OK;
+        }
+    }
+    ngx_chain_t *out = nullptr;
+    ngx_chain_t **tail = &out;
+    if (emit_events(r, ctx, ctx->out, &tail) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    if (out == nullptr && ctx->busy == nullptr) {
+        return NGX_OK;
+    }
+    if (out != nullptr && !ctx->committed && commit_stream_header(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    if (out != nullptr) {
+        ctx->last_output = ngx_current_msec;
+    }
+    ngx_int_t rc = next_body_filter(r, out);
+    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
+                            reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
+    return rc;
+}
+
+ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
+    RequestCtx *ctx;
+    if (!is_attempt(r, &ctx)) {
+        return next_body_filter(r, in);
+    }
+    try {
+        LocConf *lcf = loc_conf(ctx->request);
+        if (in != nullptr) {
+            ctx->at.got_data = true;
+            ctx->at.last_data = ngx_current_msec;
+        }
+        switch (ctx->at.mode) {
+        case UpstreamMode::kStream:
+            return transcode(r, ctx, in);
+        case UpstreamMode::kBuffer:
+            collect(ctx, in, lcf->max_response_size);
+            return NGX_OK;
+        case UpstreamMode::kCaptureError:
+        case UpstreamMode::kNone:
+            collect(ctx, in, lcf->max_error_size);
+            return NGX_OK;
+        case UpstreamMode::kDiscard:
+            collect(ctx, in, 0);
+            return NGX_OK;
+        }
+        return NGX_OK;
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: body filter: %s", e.what());
+        return NGX_ERROR;
+    }
+}
+
+}  // namespace
+
+ngx_int_t pass_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data) {
+    ngx_chain_t *out = nullptr;
+    ngx_chain_t **tail = &out;
+    if (emit_events(r, ctx, data, &tail) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    if (out == nullptr) {
+        return NGX_OK;
+    }
+    ctx->last_output = ngx_current_msec;
+    ngx_int_t rc = r == r->main ? ngx_http_output_filter(r, out) : next_body_filter(r, out);
+    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
+                            reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
+    return rc;
+}
+
+ngx_int_t init_upstream_filters(ngx_conf_t *cf) {
+    next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = header_filter;
+    next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = body_filter;
+    return NGX_OK;
+}
+
+}  // namespace llmproxy::ngx

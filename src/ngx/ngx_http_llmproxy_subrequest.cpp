@@ -1,0 +1,214 @@
+/*
+ * One upstream attempt as a subrequest to the internal proxy_pass location:
+ * its URL, its own body and a fresh header list for the provider.
+ */
+#include "ngx_http_llmproxy.hpp"
+
+#include <exception>
+
+
+namespace llmproxy::ngx {
+namespace {
+
+constexpr std::string_view kDefaultAnthropicVersion = "2023-06-01";
+
+struct UrlParts {
+    std::string_view scheme;     // "http" / "https"
+    std::string_view authority;  // host[:port]
+    std::string_view host;       // without port or IPv6 brackets
+    std::string_view path;       // "" or "/v1"
+};
+
+UrlParts split_url(std::string_view url) {
+    UrlParts u;
+    std::size_t s = url.find("://");
+    if (s == std::string_view::npos) return u;
+    u.scheme = url.substr(0, s);
+    std::string_view rest = url.substr(s + 3);
+    std::size_t slash = rest.find('/');
+    u.authority = rest.substr(0, slash);
+    u.path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    if (!u.authority.empty() && u.authority.front() == '[') {
+        std::size_t close = u.authority.find(']');
+        u.host = u.authority.substr(1, close == std::string_view::npos ? close : close - 1);
+    } else {
+        u.host = u.authority.substr(0, u.authority.find(':'));
+    }
+    return u;
+}
+
+ngx_int_t push_header(ngx_http_request_t *sr, std::string_view name, std::string_view value,
+                      ngx_table_elt_t **out = nullptr) {
+    auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&sr->headers_in.headers));
+    if (h == nullptr) {
+        return NGX_ERROR;
+    }
+    ngx_memzero(h, sizeof(ngx_table_elt_t));
+    ngx_str_t *k = copy_to_pool(sr->pool, name);
+    ngx_str_t *v = copy_to_pool(sr->pool, value);
+    h->lowcase_key = static_cast<u_char *>(ngx_pnalloc(sr->pool, name.size()));
+    if (k == nullptr || v == nullptr || h->lowcase_key == nullptr) {
+        return NGX_ERROR;
+    }
+    h->key = *k;
+    h->value = *v;
+    h->hash = ngx_hash_strlow(h->lowcase_key, k->data, k->len);
+    if (out != nullptr) {
+        *out = h;
+    }
+    return NGX_OK;
+}
+
+bool has_custom_header(const store::ProviderRecord &p, std::string_view name) {
+    for (const auto &h : p.headers) {
+        if (h.name.size() == name.size() &&
+            ngx_strncasecmp(reinterpret_cast<u_char *>(const_cast<char *>(h.name.data())),
+                            reinterpret_cast<u_char *>(const_cast<char *>(name.data())),
+                            name.size()) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// A fresh header list for the provider: exactly what it needs, never the
+// client's credentials or encodings (nginx-module.md 1.7: the inherited list
+// is shared with the parent and must not be pushed onto).
+ngx_int_t build_upstream_headers(ngx_http_request_t *r, ngx_http_request_t *sr, RequestCtx *ctx,
+                                 std::size_t body_len) {
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 12, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    const store::ResolvedProvider &p = *ctx->at.provider;
+    const store::ProviderRecord &rec = p.record;
+    for (const auto &h : rec.headers) {
+        if (push_header(sr, h.name, h.value) != NGX_OK) return NGX_ERROR;
+    }
+    auto add = [&](std::string_view name, std::string_view value) -> ngx_int_t {
+        if (has_custom_header(rec, name)) return NGX_OK;
+        return push_header(sr, name, value);
+    };
+    ngx_table_elt_t *cl = nullptr;
+    if (push_header(sr, "Content-Length", std::to_string(body_len), &cl) != NGX_OK ||
+        add("Content-Type", "application/json") != NGX_OK ||
+        add("Accept", ctx->parsed.facts.stream ? "text/event-stream" : "application/json") !=
+            NGX_OK ||
+        add("Accept-Encoding", "identity") != NGX_OK || add("User-Agent", "llmproxy") != NGX_OK) {
+        return NGX_ERROR;
+    }
+    if (rec.format == Dialect::kOpenAI) {
+        if (!p.api_key.empty() && add("Authorization", "Bearer " + p.api_key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    } else {
+        if (!p.api_key.empty() && add("x-api-key", p.api_key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+        std::string_view version = kDefaultAnthropicVersion;
+        if (ctx->client == Dialect::kAnthropic) {
+            if (ngx_table_elt_t *h = find_request_header(r, "anthropic-version")) {
+                version = to_sv(h->value);
+            }
+            if (ngx_table_elt_t *h = find_request_header(r, "anthropic-beta")) {
+                if (add("anthropic-beta", to_sv(h->value)) != NGX_OK) return NGX_ERROR;
+            }
+        }
+        if (add("anthropic-version", version) != NGX_OK) return NGX_ERROR;
+    }
+    sr->headers_in.content_length = cl;
+    sr->headers_in.content_length_n = static_cast<off_t>(body_len);
+    sr->headers_in.chunked = 0;
+    sr->headers_in.transfer_encoding = nullptr;
+    sr->headers_in.authorization = nullptr;
+    return NGX_OK;
+}
+
+ngx_int_t post_subrequest(ngx_http_request_t *sr, void *data, ngx_int_t rc) noexcept {
+    auto *ctx = static_cast<RequestCtx *>(data);
+    if (ctx->at.sr != sr || ctx->at.post_subrequest_done) {
+        return NGX_OK;  // finalize runs this more than once per subrequest
+    }
+    ctx->at.post_subrequest_done = true;
+    ctx->at.subrequest_rc = rc;
+    sr->parent->write_event_handler = attempt_finished;
+    // Never let nginx turn a failed attempt into an error page inside the
+    // client's response: attempt_finished answers for it.
+    return NGX_OK;
+}
+
+}  // namespace
+
+ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx) {
+    const store::ProviderRecord &rec = ctx->at.provider->record;
+    UrlParts base = split_url(rec.base_url);
+    std::string_view endpoint_path =
+        rec.format == Dialect::kOpenAI ? "/chat/completions" : "/v1/messages";
+    // Through a named nginx upstream block the URL's host is the block name;
+    // Host and the TLS name still come from the provider's base URL.
+    std::string_view connect_to = rec.upstream.empty() ? base.authority : rec.upstream;
+    ctx->at.upstream_url.clear();
+    ctx->at.upstream_url.append(base.scheme).append("://").append(connect_to).append(base.path);
+    ctx->at.upstream_url.append(endpoint_path);
+    if (rec.format == Dialect::kAnthropic && ctx->client == Dialect::kAnthropic && r->args.len) {
+        ctx->at.upstream_url.append("?").append(to_sv(r->args));
+    }
+    ctx->at.upstream_host.assign(base.authority);
+    ctx->at.upstream_sni.assign(base.host);
+
+    LocConf *lcf = loc_conf(r);
+    auto *ps = static_cast<ngx_http_post_subrequest_t *>(
+        ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t)));
+    if (ps == nullptr) {
+        return NGX_ERROR;
+    }
+    ps->handler = post_subrequest;
+    ps->data = ctx;
+
+    ngx_http_request_t *sr;
+    if (ngx_http_subrequest(r, &lcf->upstream_location, nullptr, &sr, ps, 0) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llmproxy: ngx_http_subrequest(\"%V\") failed", &lcf->upstream_location);
+        return NGX_ERROR;
+    }
+    ctx->at.sr = sr;
+    ngx_http_set_ctx(sr, ctx, ngx_http_llmproxy_module);
+
+    static ngx_str_t post = ngx_string("POST");
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = post;
+    sr->header_only = 0;
+
+    const std::string &body = ctx->at.translated.body;
+    auto *rb = static_cast<ngx_http_request_body_t *>(
+        ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t)));
+    ngx_buf_t *b = ngx_create_temp_buf(r->pool, body.empty() ? 1 : body.size());
+    ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
+    if (rb == nullptr || b == nullptr || cl == nullptr) {
+        return NGX_ERROR;
+    }
+    b->last = ngx_cpymem(b->last, body.data(), body.size());
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+    cl->buf = b;
+    cl->next = nullptr;
+    rb->bufs = cl;
+    rb->buf = b;
+    sr->request_body = rb;
+
+    if (build_upstream_headers(r, sr, ctx, body.size()) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    // Per-attempt variables ($llmproxy_upstream_url...) must not be served
+    // from the parent's cache.
+    auto *cmcf = static_cast<ngx_http_core_main_conf_t *>(
+        ngx_http_get_module_main_conf(r, ngx_http_core_module));
+    sr->variables = static_cast<ngx_http_variable_value_t *>(
+        ngx_pcalloc(r->pool, cmcf->variables.nelts * sizeof(ngx_http_variable_value_t)));
+    if (sr->variables == nullptr) {
+        return NGX_ERROR;
+    }
+    return NGX_DONE;
+}
+
+}  // namespace llmproxy::ngx
