@@ -90,7 +90,10 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(const std::string& dir,
     auto env = create_env();
     if (!env) return env.error();
     impl.env = *env;
-    int rc = mdb_env_open(impl.env, dir.c_str(), MDB_RDONLY | MDB_NOTLS, 0);
+    // The mode matters only if this reader is the first to create lock.mdb
+    // (LMDB creates it even for read-only environments); 0 would lock out
+    // every later opener.
+    int rc = mdb_env_open(impl.env, dir.c_str(), MDB_RDONLY | MDB_NOTLS, 0640);
     if (rc == ENOENT) return not_initialised_error(dir);
     if (rc == EACCES || rc == EPERM) {
         return make_error(ErrorCode::kUnavailable, "",
