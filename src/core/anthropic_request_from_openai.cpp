@@ -43,22 +43,36 @@ Error invalid(std::string field, std::string message) {
     return make_error(ErrorCode::kInvalidRequest, std::move(field), std::move(message));
 }
 
-std::string indexed(std::string_view base, std::string_view name, std::size_t i) {
-    std::string s(base);
-    if (!s.empty() && !name.empty()) s += '.';
-    s += name;
-    s += '[';
-    s += std::to_string(i);
-    s += ']';
-    return s;
-}
+// A JSON path ("messages[3].content[0]") kept as a chain of stack objects
+// and turned into text only when an error names it: converting a request
+// must not allocate a path string for every message and part.
+class Path {
+public:
+    explicit Path(std::string_view root) : name_(root) {}
+    Path(const Path& parent, std::string_view name) : parent_(&parent), name_(name) {}
+    Path(const Path& parent, std::size_t index) : parent_(&parent), index_(index), is_index_(true) {}
 
-std::string dotted(std::string_view base, std::string_view name) {
-    std::string s(base);
-    s += '.';
-    s += name;
-    return s;
-}
+    std::string str() const {
+        std::string s = parent_ != nullptr ? parent_->str() : std::string();
+        if (is_index_) {
+            s += '[';
+            s += std::to_string(index_);
+            s += ']';
+        } else {
+            if (!s.empty()) s += '.';
+            s += name_;
+        }
+        return s;
+    }
+
+private:
+    const Path* parent_ = nullptr;
+    std::string_view name_;
+    std::size_t index_ = 0;
+    bool is_index_ = false;
+};
+
+Error invalid(const Path& field, std::string message) { return invalid(field.str(), std::move(message)); }
 
 void comma(std::string& out) {
     if (!out.empty()) out += ',';
@@ -108,6 +122,35 @@ bool thinking_budget_for(std::string_view effort, std::uint64_t& budget) {
     return true;
 }
 
+// The members of one OpenAI message that matter, found in one pass over its
+// members (messages are the bulk of a request; repeated lookups add up).
+struct MessageFields {
+    const Value* role = nullptr;
+    const Value* content = nullptr;
+    const Value* tool_calls = nullptr;
+    const Value* tool_call_id = nullptr;
+    const Value* function_call = nullptr;
+    const Value* refusal = nullptr;
+    const Value* audio = nullptr;
+
+    explicit MessageFields(const Value& msg) {
+        for (auto it = msg.MemberBegin(); it != msg.MemberEnd(); ++it) {
+            std::string_view k = view(it->name);
+            const Value* v = &it->value;
+            if (k == "role") role = v;
+            else if (k == "content") content = v;
+            else if (k == "tool_calls") tool_calls = v;
+            else if (k == "tool_call_id") tool_call_id = v;
+            else if (k == "function_call") function_call = v;
+            else if (k == "refusal") refusal = v;
+            else if (k == "audio") audio = v;
+            // "name" (participant name) has no Anthropic equivalent; it is not sent.
+        }
+    }
+    // Absent and explicit null mean the same thing in OpenAI requests.
+    static const Value* present(const Value* v) { return v != nullptr && !v->IsNull() ? v : nullptr; }
+};
+
 // One Anthropic message being assembled. Anthropic requires tool_result
 // blocks to come first in a user message, so they are kept apart from the
 // other blocks and written first.
@@ -130,23 +173,23 @@ public:
 
 private:
     Status convert_messages(const Value& messages);
-    Status collect_system_parts(const Value& content, const std::string& path,
+    Status collect_system_parts(const Value& content, const Path& path,
                                 std::vector<SystemPart>& parts);
-    Status convert_system_message(const Value& msg, const std::string& path, bool leading);
-    Status convert_user_message(const Value& msg, const std::string& path);
-    Status convert_assistant_message(const Value& msg, const std::string& path, std::size_t index);
-    Status convert_tool_message(const Value& msg, const std::string& path, bool legacy_function);
-    Status append_parts(const Value& content, const std::string& path, PartContext ctx,
+    Status convert_system_message(const MessageFields& msg, const Path& path, bool leading);
+    Status convert_user_message(const MessageFields& msg, const Path& path);
+    Status convert_assistant_message(const MessageFields& msg, const Path& path, std::size_t index);
+    Status convert_tool_message(const MessageFields& msg, const Path& path, bool legacy_function);
+    Status append_parts(const Value& content, const Path& path, PartContext ctx,
                         std::string& out);
-    Status append_part(const Value& part, const std::string& path, PartContext ctx,
+    Status append_part(const Value& part, const Path& path, PartContext ctx,
                        std::string& out);
-    Status append_image(const Value& part, const std::string& path, std::string& out);
-    Status append_file(const Value& part, const std::string& path, std::string& out);
+    Status append_image(const Value& part, const Path& path, std::string& out);
+    Status append_file(const Value& part, const Path& path, std::string& out);
     Status append_tool_use(std::string_view id, std::string_view name, const Value* arguments,
-                           const std::string& path, std::string& out);
-    Status append_cache_control(const Value& part, const std::string& path, std::string& out);
+                           const Path& path, std::string& out);
+    Status append_cache_control(const Value& part, const Path& path, std::string& out);
     Status convert_tools(std::string& out, bool& have_tools);
-    Status append_tool_definition(const Value& fn, const std::string& path, std::string& out);
+    Status append_tool_definition(const Value& fn, const Path& path, std::string& out);
     Status convert_tool_choice(bool have_tools, std::string& out, bool& forced);
     Status convert_sampling_and_limits();
     Status check_unsupported_fields();
@@ -238,34 +281,36 @@ std::string_view RequestConverter::resolve_tool_id(std::string_view original) {
     return assign_tool_id(original);
 }
 
-Status RequestConverter::append_cache_control(const Value& part, const std::string& path,
+Status RequestConverter::append_cache_control(const Value& part, const Path& path,
                                               std::string& out) {
     // Anthropic understands cache_control natively; OpenRouter-style clients
     // put it on content parts.
     const Value* cc = present(part, "cache_control");
     if (cc == nullptr) return Status();
-    if (!cc->IsObject()) return invalid(dotted(path, "cache_control"), "must be an object");
+    if (!cc->IsObject()) return invalid(Path(path, "cache_control"), "must be an object");
     out += R"(,"cache_control":)";
     out += json_to_string(*cc);
     return Status();
 }
 
-Status RequestConverter::append_image(const Value& part, const std::string& path,
+Status RequestConverter::append_image(const Value& part, const Path& path,
                                       std::string& out) {
     const Value* image = member(part, "image_url");
-    std::string image_path = dotted(path, "image_url");
+    Path image_path(path, "image_url");
+    Path url_path(image_path, "url");
+    const Path* url_field = &image_path;
     const Value* url = nullptr;
     if (image != nullptr && image->IsString()) {
         url = image;  // some clients send the URL directly
     } else if (image != nullptr && image->IsObject()) {
         url = member(*image, "url");
-        image_path = dotted(image_path, "url");
+        url_field = &url_path;
         // "detail" (low/high/auto) is a resolution hint with no Anthropic
         // equivalent; Anthropic picks the resolution itself.
     } else {
         return invalid(image_path, "must be an object with a url");
     }
-    if (url == nullptr || !url->IsString()) return invalid(image_path, "must be a string");
+    if (url == nullptr || !url->IsString()) return invalid(*url_field, "must be a string");
     std::string_view u = view(*url);
     DataUrl data;
     comma(out);
@@ -282,30 +327,30 @@ Status RequestConverter::append_image(const Value& part, const std::string& path
         json_append_string(out, u);
         out += '}';
     } else {
-        return invalid(image_path, "must be an http(s) URL or a base64 data: URL");
+        return invalid(*url_field, "must be an http(s) URL or a base64 data: URL");
     }
     if (Status st = append_cache_control(part, path, out); !st.ok()) return st;
     out += '}';
     return Status();
 }
 
-Status RequestConverter::append_file(const Value& part, const std::string& path,
+Status RequestConverter::append_file(const Value& part, const Path& path,
                                      std::string& out) {
     const Value* file = member(part, "file");
-    std::string file_path = dotted(path, "file");
+    Path file_path(path, "file");
     if (file == nullptr || !file->IsObject()) return invalid(file_path, "must be an object");
     if (present(*file, "file_id") != nullptr && present(*file, "file_data") == nullptr) {
-        return invalid(dotted(file_path, "file_id"),
+        return invalid(Path(file_path, "file_id"),
                        "uploaded OpenAI files cannot be read by an Anthropic provider; "
                        "send file_data instead");
     }
     const Value* data_v = present(*file, "file_data");
     if (data_v == nullptr || !data_v->IsString()) {
-        return invalid(dotted(file_path, "file_data"), "must be a base64 data: URL string");
+        return invalid(Path(file_path, "file_data"), "must be a base64 data: URL string");
     }
     DataUrl data;
     if (!parse_base64_data_url(view(*data_v), data)) {
-        return invalid(dotted(file_path, "file_data"), "must be a base64 data: URL");
+        return invalid(Path(file_path, "file_data"), "must be a base64 data: URL");
     }
     comma(out);
     if (data.media_type == "application/pdf") {
@@ -313,14 +358,14 @@ Status RequestConverter::append_file(const Value& part, const std::string& path,
     } else if (data.media_type == "text/plain") {
         // Anthropic plain-text documents carry the text itself, not base64;
         // decoding is not worth it here, so ask for a text part instead.
-        return invalid(dotted(file_path, "file_data"),
+        return invalid(Path(file_path, "file_data"),
                        "send plain text as a text content part, not as a file");
     } else if (data.media_type.substr(0, 6) == "image/") {
         out += R"({"type":"image","source":{"type":"base64","media_type":)";
         json_append_string(out, data.media_type);
         out += R"(,"data":)";
     } else {
-        return invalid(dotted(file_path, "file_data"),
+        return invalid(Path(file_path, "file_data"),
                        "unsupported file type for an Anthropic provider (PDF or image only)");
     }
     json_append_string(out, data.data);
@@ -335,17 +380,17 @@ Status RequestConverter::append_file(const Value& part, const std::string& path,
     return Status();
 }
 
-Status RequestConverter::append_part(const Value& part, const std::string& path, PartContext ctx,
+Status RequestConverter::append_part(const Value& part, const Path& path, PartContext ctx,
                                      std::string& out) {
     if (!part.IsObject()) return invalid(path, "must be an object");
     const Value* type = member(part, "type");
-    if (type == nullptr || !type->IsString()) return invalid(dotted(path, "type"), "must be a string");
+    if (type == nullptr || !type->IsString()) return invalid(Path(path, "type"), "must be a string");
     std::string_view t = view(*type);
 
     if (t == "text" || (t == "refusal" && ctx == PartContext::kAssistant)) {
         const char* field = t == "text" ? "text" : "refusal";
         const Value* text = member(part, field);
-        if (text == nullptr || !text->IsString()) return invalid(dotted(path, field), "must be a string");
+        if (text == nullptr || !text->IsString()) return invalid(Path(path, field), "must be a string");
         // Anthropic rejects empty text blocks; an empty part carries nothing.
         if (text->GetStringLength() == 0) return Status();
         comma(out);
@@ -360,15 +405,15 @@ Status RequestConverter::append_part(const Value& part, const std::string& path,
     }
     if (t == "file" && ctx == PartContext::kUser) return append_file(part, path, out);
     if (t == "input_audio") {
-        return invalid(dotted(path, "type"), "audio input is not supported by Anthropic providers");
+        return invalid(Path(path, "type"), "audio input is not supported by Anthropic providers");
     }
     std::string why = "content part type \"";
     why += t;
     why += "\" is not supported here";
-    return invalid(dotted(path, "type"), std::move(why));
+    return invalid(Path(path, "type"), std::move(why));
 }
 
-Status RequestConverter::append_parts(const Value& content, const std::string& path,
+Status RequestConverter::append_parts(const Value& content, const Path& path,
                                       PartContext ctx, std::string& out) {
     if (content.IsString()) {
         if (content.GetStringLength() == 0) return Status();
@@ -381,13 +426,13 @@ Status RequestConverter::append_parts(const Value& content, const std::string& p
     if (!content.IsArray()) return invalid(path, "must be a string or an array of content parts");
     std::size_t i = 0;
     for (const Value& part : content.GetArray()) {
-        if (Status st = append_part(part, indexed(path, "", i), ctx, out); !st.ok()) return st;
+        if (Status st = append_part(part, Path(path, i), ctx, out); !st.ok()) return st;
         ++i;
     }
     return Status();
 }
 
-Status RequestConverter::collect_system_parts(const Value& content, const std::string& path,
+Status RequestConverter::collect_system_parts(const Value& content, const Path& path,
                                               std::vector<SystemPart>& parts) {
     if (content.IsString()) {
         if (content.GetStringLength() > 0) parts.push_back({view(content), nullptr});
@@ -396,29 +441,29 @@ Status RequestConverter::collect_system_parts(const Value& content, const std::s
     if (!content.IsArray()) return invalid(path, "must be a string or an array");
     std::size_t i = 0;
     for (const Value& part : content.GetArray()) {
-        std::string part_path = indexed(path, "", i++);
+        Path part_path(path, i++);
         if (!part.IsObject()) return invalid(part_path, "must be an object");
         const Value* type = member(part, "type");
         if (type == nullptr || !type->IsString() || view(*type) != "text") {
-            return invalid(dotted(part_path, "type"), "system content parts must be text");
+            return invalid(Path(part_path, "type"), "system content parts must be text");
         }
         const Value* text = member(part, "text");
         if (text == nullptr || !text->IsString()) {
-            return invalid(dotted(part_path, "text"), "must be a string");
+            return invalid(Path(part_path, "text"), "must be a string");
         }
         const Value* cc = present(part, "cache_control");
         if (cc != nullptr && !cc->IsObject()) {
-            return invalid(dotted(part_path, "cache_control"), "must be an object");
+            return invalid(Path(part_path, "cache_control"), "must be an object");
         }
         if (text->GetStringLength() > 0) parts.push_back({view(*text), cc});
     }
     return Status();
 }
 
-Status RequestConverter::convert_system_message(const Value& msg, const std::string& path,
+Status RequestConverter::convert_system_message(const MessageFields& msg, const Path& path,
                                                 bool leading) {
-    const Value* content = member(msg, "content");
-    std::string content_path = dotted(path, "content");
+    const Value* content = msg.content;
+    Path content_path(path, "content");
     if (content == nullptr) return invalid(content_path, "field required");
     // Leading system/developer messages form Anthropic's top-level system.
     if (leading) return collect_system_parts(*content, content_path, system_);
@@ -449,24 +494,23 @@ Status RequestConverter::convert_system_message(const Value& msg, const std::str
     return Status();
 }
 
-Status RequestConverter::convert_user_message(const Value& msg, const std::string& path) {
-    const Value* content = member(msg, "content");
-    std::string content_path = dotted(path, "content");
+Status RequestConverter::convert_user_message(const MessageFields& msg, const Path& path) {
+    const Value* content = msg.content;
+    Path content_path(path, "content");
     if (content == nullptr) return invalid(content_path, "field required");
-    // "name" (participant name) has no Anthropic equivalent; it is not sent.
-    std::string blocks;
-    if (Status st = append_parts(*content, content_path, PartContext::kUser, blocks); !st.ok()) {
+    // Blocks go straight into the Anthropic message; a turn that turns out
+    // empty is removed again (Anthropic rejects empty turns).
+    bool created = messages_.empty() || messages_.back().assistant;
+    PendingMessage& m = message_for(false);
+    if (Status st = append_parts(*content, content_path, PartContext::kUser, m.blocks); !st.ok()) {
         return st;
     }
-    if (blocks.empty()) return Status();  // nothing to say; Anthropic rejects empty turns
-    PendingMessage& m = message_for(false);
-    comma(m.blocks);
-    m.blocks += blocks;
+    if (created && m.blocks.empty() && m.tool_results.empty()) messages_.pop_back();
     return Status();
 }
 
 Status RequestConverter::append_tool_use(std::string_view id, std::string_view name,
-                                         const Value* arguments, const std::string& path,
+                                         const Value* arguments, const Path& path,
                                          std::string& out) {
     comma(out);
     out += R"({"type":"tool_use","id":)";
@@ -484,10 +528,14 @@ Status RequestConverter::append_tool_use(std::string_view id, std::string_view n
     if (blank) {
         out += "{}";  // functions without parameters often send ""
     } else {
-        rapidjson::Document parsed;
+        // Small argument documents parse into a stack buffer rather than
+        // RapidJSON's default 64 KiB heap chunk.
+        char pool_buffer[4096];
+        rapidjson::MemoryPoolAllocator<> pool(pool_buffer, sizeof pool_buffer);
+        rapidjson::Document parsed(&pool);
         JsonLimits limits;
         if (parse_json(args, limits, parsed, "tool call arguments").ok() && parsed.IsObject()) {
-            out += json_to_string(parsed);
+            out.append(args);  // already valid JSON: keep the client's bytes
         } else {
             // Anthropic input must be an object. Arguments that are not an
             // object (a model cut off by max_tokens writes half a JSON
@@ -501,21 +549,23 @@ Status RequestConverter::append_tool_use(std::string_view id, std::string_view n
     return Status();
 }
 
-Status RequestConverter::convert_assistant_message(const Value& msg, const std::string& path,
+Status RequestConverter::convert_assistant_message(const MessageFields& msg, const Path& path,
                                                    std::size_t index) {
-    std::string blocks;
-    const Value* content = present(msg, "content");
+    bool created = messages_.empty() || !messages_.back().assistant;
+    PendingMessage& m = message_for(true);
+    std::string& blocks = m.blocks;
+    const Value* content = MessageFields::present(msg.content);
     if (content != nullptr) {
-        if (Status st = append_parts(*content, dotted(path, "content"), PartContext::kAssistant,
+        if (Status st = append_parts(*content, Path(path, "content"), PartContext::kAssistant,
                                      blocks);
             !st.ok()) {
             return st;
         }
     }
     // A refusal the model gave earlier is part of what it said.
-    const Value* refusal = present(msg, "refusal");
+    const Value* refusal = MessageFields::present(msg.refusal);
     if (refusal != nullptr) {
-        if (!refusal->IsString()) return invalid(dotted(path, "refusal"), "must be a string");
+        if (!refusal->IsString()) return invalid(Path(path, "refusal"), "must be a string");
         if (refusal->GetStringLength() > 0) {
             comma(blocks);
             blocks += R"({"type":"text","text":)";
@@ -523,41 +573,41 @@ Status RequestConverter::convert_assistant_message(const Value& msg, const std::
             blocks += '}';
         }
     }
-    if (present(msg, "audio") != nullptr) {
-        return invalid(dotted(path, "audio"), "audio is not supported by Anthropic providers");
+    if (MessageFields::present(msg.audio) != nullptr) {
+        return invalid(Path(path, "audio"), "audio is not supported by Anthropic providers");
     }
     // reasoning_content / reasoning replayed by a client cannot be sent back:
     // Anthropic only accepts thinking blocks with the signature it issued,
     // which OpenAI-shaped responses have no field for. The thinking
     // requirement for tool loops is handled in run().
 
-    const Value* tool_calls = present(msg, "tool_calls");
+    const Value* tool_calls = MessageFields::present(msg.tool_calls);
     if (tool_calls != nullptr) {
-        std::string calls_path = dotted(path, "tool_calls");
+        Path calls_path(path, "tool_calls");
         if (!tool_calls->IsArray()) return invalid(calls_path, "must be an array");
         std::size_t i = 0;
         for (const Value& call : tool_calls->GetArray()) {
-            std::string call_path = indexed(calls_path, "", i++);
+            Path call_path(calls_path, i++);
             if (!call.IsObject()) return invalid(call_path, "must be an object");
             const Value* type = present(call, "type");
             if (type != nullptr && (!type->IsString() || view(*type) != "function")) {
-                return invalid(dotted(call_path, "type"), "only \"function\" tool calls are supported");
+                return invalid(Path(call_path, "type"), "only \"function\" tool calls are supported");
             }
             const Value* id = member(call, "id");
             if (id == nullptr || !id->IsString() || id->GetStringLength() == 0) {
-                return invalid(dotted(call_path, "id"), "must be a non-empty string");
+                return invalid(Path(call_path, "id"), "must be a non-empty string");
             }
             const Value* fn = member(call, "function");
             if (fn == nullptr || !fn->IsObject()) {
-                return invalid(dotted(call_path, "function"), "must be an object");
+                return invalid(Path(call_path, "function"), "must be an object");
             }
             const Value* name = member(*fn, "name");
             if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
-                return invalid(dotted(call_path, "function.name"), "must be a non-empty string");
+                return invalid(Path(call_path, "function.name"), "must be a non-empty string");
             }
             std::string_view assigned = assign_tool_id(view(*id));
             if (Status st = append_tool_use(assigned, view(*name), present(*fn, "arguments"),
-                                            dotted(call_path, "function.arguments"), blocks);
+                                            Path(call_path, "function.arguments"), blocks);
                 !st.ok()) {
                 return st;
             }
@@ -565,52 +615,51 @@ Status RequestConverter::convert_assistant_message(const Value& msg, const std::
     }
     // Legacy single function call (pre-tools API): it has no id, so one is
     // made up and the following role:"function" message answers it.
-    const Value* function_call = present(msg, "function_call");
+    const Value* function_call = MessageFields::present(msg.function_call);
     if (function_call != nullptr) {
-        std::string fc_path = dotted(path, "function_call");
+        Path fc_path(path, "function_call");
         if (!function_call->IsObject()) return invalid(fc_path, "must be an object");
         const Value* name = member(*function_call, "name");
         if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
-            return invalid(dotted(fc_path, "name"), "must be a non-empty string");
+            return invalid(Path(fc_path, "name"), "must be a non-empty string");
         }
         std::string legacy = "call_legacy_" + std::to_string(index);
         pending_legacy_id_.assign(assign_tool_id(legacy));
         if (Status st = append_tool_use(pending_legacy_id_, view(*name),
                                         present(*function_call, "arguments"),
-                                        dotted(fc_path, "arguments"), blocks);
+                                        Path(fc_path, "arguments"), blocks);
             !st.ok()) {
             return st;
         }
     }
-    // "name" (participant name) has no Anthropic equivalent; it is not sent.
-    if (blocks.empty()) return Status();  // an empty assistant turn says nothing
-    PendingMessage& m = message_for(true);
-    comma(m.blocks);
-    m.blocks += blocks;
+    if (created && blocks.empty()) messages_.pop_back();  // an empty turn says nothing
     return Status();
 }
 
-Status RequestConverter::convert_tool_message(const Value& msg, const std::string& path,
+Status RequestConverter::convert_tool_message(const MessageFields& msg, const Path& path,
                                               bool legacy_function) {
     std::string_view tool_use_id;
     if (legacy_function) {
         if (pending_legacy_id_.empty()) {
-            return invalid(dotted(path, "role"),
+            return invalid(Path(path, "role"),
                            "a function message must follow an assistant function_call");
         }
         tool_use_id = pending_legacy_id_;
     } else {
-        const Value* id = member(msg, "tool_call_id");
+        const Value* id = msg.tool_call_id;
         if (id == nullptr || !id->IsString() || id->GetStringLength() == 0) {
-            return invalid(dotted(path, "tool_call_id"), "must be a non-empty string");
+            return invalid(Path(path, "tool_call_id"), "must be a non-empty string");
         }
         tool_use_id = resolve_tool_id(view(*id));
     }
-    std::string out = R"({"type":"tool_result","tool_use_id":)";
+    PendingMessage& m = message_for(false);
+    std::string& out = m.tool_results;
+    comma(out);
+    out += R"({"type":"tool_result","tool_use_id":)";
     json_append_string(out, tool_use_id);
-    const Value* content = present(msg, "content");
+    const Value* content = MessageFields::present(msg.content);
     if (content != nullptr) {
-        std::string content_path = dotted(path, "content");
+        Path content_path(path, "content");
         if (content->IsString()) {
             if (content->GetStringLength() > 0) {
                 out += R"(,"content":)";
@@ -631,9 +680,6 @@ Status RequestConverter::convert_tool_message(const Value& msg, const std::strin
     // OpenAI tool messages have no error flag, so is_error is never set:
     // guessing it from the text would mislabel results that mention errors.
     out += '}';
-    PendingMessage& m = message_for(false);
-    comma(m.tool_results);
-    m.tool_results += out;
     if (legacy_function) pending_legacy_id_.clear();
     return Status();
 }
@@ -641,11 +687,13 @@ Status RequestConverter::convert_tool_message(const Value& msg, const std::strin
 Status RequestConverter::convert_messages(const Value& messages) {
     if (!messages.IsArray()) return invalid("messages", "must be an array");
     std::size_t i = 0;
-    for (const Value& msg : messages.GetArray()) {
-        std::string path = indexed("messages", "", i);
-        if (!msg.IsObject()) return invalid(path, "must be an object");
-        const Value* role = member(msg, "role");
-        if (role == nullptr || !role->IsString()) return invalid(dotted(path, "role"), "must be a string");
+    const Path messages_path("messages");
+    for (const Value& raw : messages.GetArray()) {
+        Path path(messages_path, i);
+        if (!raw.IsObject()) return invalid(path, "must be an object");
+        const MessageFields msg(raw);
+        const Value* role = msg.role;
+        if (role == nullptr || !role->IsString()) return invalid(Path(path, "role"), "must be a string");
         std::string_view r = view(*role);
         Status st;
         if (r == "system" || r == "developer") {
@@ -663,7 +711,7 @@ Status RequestConverter::convert_messages(const Value& messages) {
             std::string why = "unknown role \"";
             why += r;
             why += '"';
-            return invalid(dotted(path, "role"), std::move(why));
+            return invalid(Path(path, "role"), std::move(why));
         }
         if (!st.ok()) return st;
         ++i;
@@ -674,19 +722,19 @@ Status RequestConverter::convert_messages(const Value& messages) {
     return Status();
 }
 
-Status RequestConverter::append_tool_definition(const Value& fn, const std::string& path,
+Status RequestConverter::append_tool_definition(const Value& fn, const Path& path,
                                                 std::string& out) {
     if (!fn.IsObject()) return invalid(path, "must be an object");
     const Value* name = member(fn, "name");
     if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
-        return invalid(dotted(path, "name"), "must be a non-empty string");
+        return invalid(Path(path, "name"), "must be a non-empty string");
     }
     comma(out);
     out += R"({"name":)";
     json_append_string(out, tool_names_.provider_name(view(*name)));
     const Value* description = present(fn, "description");
     if (description != nullptr) {
-        if (!description->IsString()) return invalid(dotted(path, "description"), "must be a string");
+        if (!description->IsString()) return invalid(Path(path, "description"), "must be a string");
         out += R"(,"description":)";
         json_append_string(out, view(*description));
     }
@@ -695,7 +743,7 @@ Status RequestConverter::append_tool_definition(const Value& fn, const std::stri
     if (params == nullptr) {
         out += R"({"type":"object","properties":{}})";
     } else if (!params->IsObject()) {
-        return invalid(dotted(path, "parameters"), "must be a JSON Schema object");
+        return invalid(Path(path, "parameters"), "must be a JSON Schema object");
     } else if (!params->HasMember("type")) {
         // Anthropic requires input_schema.type = "object"; an OpenAI schema
         // may leave it implicit.
@@ -717,17 +765,18 @@ Status RequestConverter::convert_tools(std::string& out, bool& have_tools) {
     if (tools != nullptr) {
         if (!tools->IsArray()) return invalid("tools", "must be an array");
         std::size_t i = 0;
+        const Path tools_path("tools");
         for (const Value& tool : tools->GetArray()) {
-            std::string path = indexed("tools", "", i++);
+            Path path(tools_path, i++);
             if (!tool.IsObject()) return invalid(path, "must be an object");
             const Value* type = present(tool, "type");
             if (type != nullptr && (!type->IsString() || view(*type) != "function")) {
-                return invalid(dotted(path, "type"),
+                return invalid(Path(path, "type"),
                                "only \"function\" tools are supported by Anthropic providers");
             }
             const Value* fn = member(tool, "function");
-            if (fn == nullptr) return invalid(dotted(path, "function"), "field required");
-            if (Status st = append_tool_definition(*fn, dotted(path, "function"), out); !st.ok()) {
+            if (fn == nullptr) return invalid(Path(path, "function"), "field required");
+            if (Status st = append_tool_definition(*fn, Path(path, "function"), out); !st.ok()) {
                 return st;
             }
         }
@@ -736,8 +785,9 @@ Status RequestConverter::convert_tools(std::string& out, bool& have_tools) {
     if (functions != nullptr) {
         if (!functions->IsArray()) return invalid("functions", "must be an array");
         std::size_t i = 0;
+        const Path functions_path("functions");
         for (const Value& fn : functions->GetArray()) {
-            if (Status st = append_tool_definition(fn, indexed("functions", "", i++), out); !st.ok()) {
+            if (Status st = append_tool_definition(fn, Path(functions_path, i++), out); !st.ok()) {
                 return st;
             }
         }
@@ -941,7 +991,7 @@ Status RequestConverter::convert_sampling_and_limits() {
             std::string list;
             std::size_t i = 0;
             for (const Value& s : stop->GetArray()) {
-                if (!s.IsString()) return invalid(indexed("stop", "", i), "must be a string");
+                if (!s.IsString()) return invalid(Path(Path("stop"), i), "must be a string");
                 comma(list);
                 json_append_string(list, view(s));
                 ++i;
