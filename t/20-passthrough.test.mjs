@@ -2,6 +2,7 @@
 // credentials swapped in, responses and SSE streams passed through as they come.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 
 import { startGateway, PROVIDER_KEYS } from './lib/gateway.mjs';
 import { headerText } from './lib/dialects.mjs';
@@ -217,4 +218,22 @@ describe('anthropic -> anthropic provider', () => {
     assert.equal(res.status, 200, res.text.slice(0, 300));
     assert.equal(gw.mocks.anthropic.requests.at(-1).raw, raw.replace('"model":"claude-sonnet-4-5"', '"model":"claude-real"'));
   });
+});
+
+test('a chunked request body (no Content-Length), sent in two parts, is forwarded intact', async () => {
+  const raw = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'y'.repeat(3000) }] });
+  const res = await new Promise((resolve, reject) => {
+    const req = http.request(`${gw.url}/v1/messages`, { method: 'POST', agent: false, headers: {
+      'content-type': 'application/json', 'transfer-encoding': 'chunked', 'x-api-key': clientKey } });
+    req.on('response', (r) => {
+      let text = '';
+      r.on('data', (d) => { text += d; });
+      r.on('end', () => resolve({ status: r.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.write(raw.slice(0, 1000));
+    setTimeout(() => req.end(raw.slice(1000)), 100);
+  });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(gw.mocks.anthropic.requests.at(-1).raw, raw.replace('"model":"claude-sonnet-4-5"', '"model":"claude-real"'));
 });
