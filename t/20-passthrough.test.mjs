@@ -3,6 +3,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import zlib from 'node:zlib';
 
 import { startGateway, PROVIDER_KEYS } from './lib/gateway.mjs';
 import { headerText } from './lib/dialects.mjs';
@@ -236,4 +237,29 @@ test('a chunked request body (no Content-Length), sent in two parts, is forwarde
   });
   assert.equal(res.status, 200, res.text);
   assert.equal(gw.mocks.anthropic.requests.at(-1).raw, raw.replace('"model":"claude-sonnet-4-5"', '"model":"claude-real"'));
+});
+
+test('compression: identity asked of the provider; a gzip reply anyway is decoded for the client', async () => {
+  const body = { model: 'claude-sonnet-4-5', max_tokens: 5, messages: [] };
+  const plain = await gw.post('/v1/messages', body, { key: clientKey, headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } });
+  assert.equal(plain.status, 200);
+  assert.equal(gw.mocks.anthropic.requests.at(-1).headers['accept-encoding'], 'identity');
+
+  const reply = anthropicMessage({ model: 'claude-real', text: 'zipped ✓' });
+  gw.mocks.anthropic.enqueue({ type: 'raw', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    chunks: [{ data: zlib.gzipSync(JSON.stringify(reply)) }] });
+  const res = await gw.post('/v1/messages', body, { key: clientKey });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.headers['content-encoding'], undefined);
+  assert.equal(res.json().content[0].text, 'zipped ✓');
+
+  const events = anthropicEvents({ model: 'claude-real', text: 'zipped stream ✓' });
+  const zipped = zlib.gzipSync(sseBody(events));
+  gw.mocks.anthropic.enqueue({ type: 'raw', headers: { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' },
+    chunks: [{ data: zipped.subarray(0, 40) }, { data: zipped.subarray(40), delayMs: 20 }] });
+  const s = await gw.stream('/v1/messages', { ...body, stream: true }, { key: clientKey });
+  assert.equal(s.status, 200);
+  assert.equal(s.headers['content-encoding'], undefined);
+  assert.deepEqual(s.events.map((e) => e.event), events.map((e) => e.event));
+  assert.equal(s.events.filter((e) => e.json?.delta?.type === 'text_delta').map((e) => e.json.delta.text).join(''), 'zipped stream ✓');
 });
