@@ -3,6 +3,7 @@
 // (MDB_NOTLS ties the reader slot to it), so a lookup costs no allocation or
 // reader-table locking, and no snapshot is pinned between lookups.
 #include <cstdlib>
+#include <map>
 
 #include "core/store.hpp"
 #include "core/store_internal.hpp"
@@ -41,6 +42,13 @@ struct StoreReader::Impl {
     MDB_dbi keys = 0, providers = 0, routes = 0;
     std::shared_ptr<const Snapshot> cached;
     std::vector<std::string> warnings;
+    // Decoded keys found in the store as of txn `key_cache_txn`, by digest,
+    // so a client's repeated requests do not re-parse its record. Cleared
+    // on any write and when full (bounds memory under key spraying; misses
+    // are never cached).
+    static constexpr std::size_t kKeyCacheMax = 4096;
+    std::uint64_t key_cache_txn = 0;
+    std::map<Digest, KeyRecord> key_cache;
 
     ~Impl() {
         if (txn) mdb_txn_abort(txn);
@@ -138,9 +146,18 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(const std::string& dir,
 Result<std::optional<KeyRecord>> StoreReader::find_key(std::string_view secret) {
     Digest digest = sha256(secret);
     std::string raw;
+    std::uint64_t txn_id = 0;
     {
         if (Status st = impl_->renew(); !st) return st.error();
         Impl::ResetGuard reset{impl_->txn};
+        txn_id = mdb_txn_id(impl_->txn);
+        if (impl_->key_cache_txn != txn_id) {
+            impl_->key_cache.clear();
+            impl_->key_cache_txn = txn_id;
+        }
+        if (auto it = impl_->key_cache.find(digest); it != impl_->key_cache.end()) {
+            return std::optional<KeyRecord>(it->second);
+        }
         MDB_val k{digest.size(), digest.data()}, v{};
         int rc = mdb_get(impl_->txn, impl_->keys, &k, &v);
         if (rc == MDB_NOTFOUND) return std::optional<KeyRecord>();
@@ -152,6 +169,8 @@ Result<std::optional<KeyRecord>> StoreReader::find_key(std::string_view secret) 
     // The LMDB key already is the digest; comparing the stored copy guards
     // against a record filed under the wrong key, in constant time.
     if (!constant_time_equal(rec->digest, digest)) return std::optional<KeyRecord>();
+    if (impl_->key_cache.size() >= Impl::kKeyCacheMax) impl_->key_cache.clear();
+    impl_->key_cache.emplace(digest, rec.value());
     return std::optional<KeyRecord>(std::move(rec.value()));
 }
 
