@@ -1,9 +1,9 @@
-// Two worker processes under concurrent load: every request succeeds and
-// reaches the right provider with the right model.
+// Two worker processes under concurrent load, store writes and a reload:
+// every request succeeds and reaches the right provider with the right model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startGateway } from './lib/gateway.mjs';
+import { startGateway, sleep } from './lib/gateway.mjs';
 import { DIALECTS } from './lib/dialects.mjs';
 import { anthropicEvents, openaiChunks } from '../scripts/mock-provider.mjs';
 
@@ -82,4 +82,29 @@ test('ctl writes while requests are in flight: no request fails, new keys work a
   await Promise.all(load);
   assert.ok(statuses.length >= 8, `background requests: ${statuses.length}`);
   assert.deepEqual([...new Set(statuses)], [200]);
+});
+
+test('reload (SIGHUP): a stream open across it completes, new workers serve with the store', async () => {
+  const d = DIALECTS.anthropic;
+  const events = anthropicEvents({ model: 'claude-real', text: 'across the reload' });
+  events[3] = { ...events[3], delayMs: 1200 };
+  gw.mocks.anthropic.enqueue({ type: 'sse', events });
+  const n = gw.mocks.anthropic.requests.length;
+  const streaming = gw.stream(d.path, d.body(d.model, { stream: true }));
+  await gw.mocks.anthropic.waitForRequests(n + 1);
+  const oldWorkers = gw.workerPids();
+  process.kill(gw.nginx.pid, 'SIGHUP');
+  let fresh = [];
+  for (let i = 0; i < 100; i++) {
+    fresh = gw.workerPids().filter((p) => !oldWorkers.includes(p));
+    if (fresh.length >= 2) break;
+    await sleep(50);
+  }
+  assert.equal(fresh.length, 2, 'two new workers after the reload');
+  const k = await gw.createKey('after-reload');
+  const results = await Promise.all(Array.from({ length: 6 }, () => gw.post(d.path, d.body(), { key: k.key })));
+  for (const r of results) assert.equal(r.status, 200, r.text);
+  const s = await streaming;
+  assert.equal(s.status, 200);
+  assert.deepEqual(s.events.map((e) => e.event), events.map((e) => e.event), 'the old worker finished its stream');
 });
