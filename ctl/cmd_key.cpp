@@ -195,10 +195,11 @@ int key_set_disabled(Context& ctx, const Args& args, bool disabled) {
     if (args.positional.size() != 1) return usage_error(cmd, "expected exactly one key ID");
     auto writer = open_store(ctx);
     if (!writer) return fail(writer.error());
-    auto k = get_key(**writer, args.positional[0]);
+    auto k = (*writer)->update_key(args.positional[0], [&](KeyRecord& rec) {
+        rec.disabled = disabled;
+        return Status();
+    });
     if (!k) return fail(k.error());
-    k->disabled = disabled;
-    if (Status st = (*writer)->put_key(*k, false); !st) return fail(st.error());
     if (ctx.json) {
         rapidjson::StringBuffer sb;
         JsonWriter w(sb);
@@ -214,13 +215,15 @@ int key_rotate(Context& ctx, const Args& args) {
     if (args.positional.size() != 1) return usage_error("key rotate", "expected exactly one key ID");
     auto writer = open_store(ctx);
     if (!writer) return fail(writer.error());
-    auto k = get_key(**writer, args.positional[0]);
-    if (!k) return fail(k.error());
     std::string secret = store::generate_key_secret();
-    store::set_key_secret(*k, secret);
-    if (Status st = (*writer)->replace_key_digest(k->id, *k); !st) {
+    // One transaction: a concurrent disable is neither lost nor reverted.
+    auto k = (*writer)->update_key(args.positional[0], [&](KeyRecord& rec) {
+        store::set_key_secret(rec, secret);
+        return Status();
+    });
+    if (!k) {
         OPENSSL_cleanse(secret.data(), secret.size());
-        return fail(st.error());
+        return fail(k.error());
     }
     print_secret(ctx, *k, secret);
     return kExitOk;

@@ -310,35 +310,47 @@ int provider_add_or_set(Context& ctx, const Args& args, bool add) {
         return usage_error(cmd, "provider add needs --format and --base-url");
     }
 
-    auto writer = open_store(ctx);
-    if (!writer) return fail(writer.error());
-    ProviderRecord p;
-    if (add) {
-        p.name = name;
-        p.created_at = now_unix();
-    } else {
-        auto existing = (*writer)->get_provider(name);
-        if (!existing) return fail(existing.error());
-        if (!*existing) return fail("provider '" + name + "' not found");
-        p = std::move(**existing);
+    if (!add) {
         bool any = false;
         for (const auto& spec : provider_flags()) any = any || args.has(spec.name);
         if (!any) return usage_error(cmd, "nothing to change");
     }
-    if (auto problem = apply_options(args, p)) return usage_error(cmd, *problem);
+    auto writer = open_store(ctx);
+    if (!writer) return fail(writer.error());
+    // Sealed before the write transaction (reads stdin, loads the master key).
     auto sealed = sealed_key_from_args(args, ctx, name);
     if (!sealed) return fail(sealed.error());
-    if (*sealed) {
-        p.api_key_env.clear();
-        p.api_key_sealed = std::move(**sealed);
+    std::optional<std::string> usage_problem;
+    auto change = [&](ProviderRecord& p) -> Status {
+        usage_problem = apply_options(args, p);
+        if (usage_problem) return make_error(ErrorCode::kInvalidRequest, "", *usage_problem);
+        if (*sealed) {
+            p.api_key_env.clear();
+            p.api_key_sealed = **sealed;
+        }
+        p.updated_at = now_unix();
+        return Status();
+    };
+
+    ProviderRecord stored;
+    if (add) {
+        stored.name = name;
+        stored.created_at = now_unix();
+        change(stored);
+        if (usage_problem) return usage_error(cmd, *usage_problem);
+        if (Status st = (*writer)->put_provider(stored, true); !st) return fail(st.error());
+    } else {
+        // Read, change and write in one transaction.
+        auto updated = (*writer)->update_provider(name, change);
+        if (usage_problem) return usage_error(cmd, *usage_problem);
+        if (!updated) return fail(updated.error());
+        stored = std::move(*updated);
     }
-    p.updated_at = now_unix();
-    if (Status st = (*writer)->put_provider(p, add); !st) return fail(st.error());
     if (ctx.json) {
-        output_provider(ctx, p);
+        output_provider(ctx, stored);
     } else {
         std::cout << "provider '" << name << "' " << (add ? "added" : "updated") << " (api key: "
-                  << api_key_summary(p) << ")\n";
+                  << api_key_summary(stored) << ")\n";
     }
     return kExitOk;
 }

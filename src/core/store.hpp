@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -221,6 +222,15 @@ public:
     Result<std::vector<KeyRecord>> list_keys();
     Status replace_key_digest(std::string_view id, const KeyRecord& updated);  // rotate
     Status remove_key(std::string_view id);
+
+    // Read-modify-write in ONE write transaction, so concurrent ctl commands
+    // cannot undo each other (e.g. a disable reverting a rotation). `change`
+    // edits the current record; its error aborts the update. The id/name
+    // must not change; a changed key digest is re-filed (rotation). Returns
+    // the stored record.
+    Result<KeyRecord> update_key(std::string_view id, const std::function<Status(KeyRecord&)>& change);
+    Result<ProviderRecord> update_provider(std::string_view name,
+                                           const std::function<Status(ProviderRecord&)>& change);
 
 private:
     StoreWriter();

@@ -176,9 +176,27 @@ struct StoreWriter::Impl {
         return Status();
     }
 
+    // Files `r` under its digest inside `txn`, replacing the record of the
+    // same id (whose digest may differ after a rotation).
+    Status put_key_in(MDB_txn* txn, const KeyRecord& r, const std::optional<std::string>& old_digest) {
+        if (Status st = validate_key(r); !st) return st;
+        std::string_view digest = digest_view(r.digest);
+        auto holder = get(txn, keys, digest);
+        if (!holder) return holder.status();
+        if (*holder && (!old_digest || *old_digest != digest)) {
+            // Another id owns this digest: only a reused secret gets here.
+            return make_error(ErrorCode::kInvalidRequest, "", "key secret already in use");
+        }
+        if (old_digest && *old_digest != digest) {
+            auto removed = del(txn, keys, *old_digest);
+            if (!removed) return removed.status();
+        }
+        if (Status st = put(txn, keys, digest, encode(r)); !st) return st;
+        return put(txn, key_ids, r.id, digest);
+    }
+
     // Shared by put_key and replace_key_digest.
     Status store_key(const KeyRecord& r, bool must_be_new, bool must_exist) {
-        if (Status st = validate_key(r); !st) return st;
         auto txn = begin(false);
         if (!txn) return txn.status();
         TxnGuard guard(*txn);
@@ -186,19 +204,7 @@ struct StoreWriter::Impl {
         if (!old_digest) return old_digest.status();
         if (*old_digest && must_be_new) return already_exists("key", r.id);
         if (!*old_digest && must_exist) return not_found("key", r.id);
-        std::string_view digest = digest_view(r.digest);
-        auto holder = get(*txn, keys, digest);
-        if (!holder) return holder.status();
-        if (*holder && (!*old_digest || **old_digest != digest)) {
-            // Another id owns this digest: only a reused secret gets here.
-            return make_error(ErrorCode::kInvalidRequest, "", "key secret already in use");
-        }
-        if (*old_digest && **old_digest != digest) {
-            auto removed = del(*txn, keys, **old_digest);
-            if (!removed) return removed.status();
-        }
-        if (Status st = put(*txn, keys, digest, encode(r)); !st) return st;
-        if (Status st = put(*txn, key_ids, r.id, digest); !st) return st;
+        if (Status st = put_key_in(*txn, r, *old_digest); !st) return st;
         return guard.commit();
     }
 };
@@ -403,6 +409,46 @@ Status StoreWriter::replace_key_digest(std::string_view id, const KeyRecord& upd
         return make_error(ErrorCode::kInvalidRequest, "id", "a rotated key keeps its id");
     }
     return impl_->store_key(updated, false, true);
+}
+
+Result<KeyRecord> StoreWriter::update_key(std::string_view id,
+                                          const std::function<Status(KeyRecord&)>& change) {
+    auto txn = impl_->begin(false);
+    if (!txn) return txn.error();
+    TxnGuard guard(*txn);
+    auto digest = Impl::get(*txn, impl_->key_ids, id);
+    if (!digest) return digest.error();
+    if (!*digest) return not_found("key", id);
+    auto raw = Impl::get(*txn, impl_->keys, **digest);
+    if (!raw) return raw.error();
+    if (!*raw) return make_error(ErrorCode::kInternal, "", "key '" + std::string(id) + "' has an id but no record");
+    auto rec = decode_key(**raw);
+    if (!rec) return rec.error();
+    KeyRecord k = std::move(rec.value());
+    if (Status st = change(k); !st) return st.error();
+    if (k.id != id) return make_error(ErrorCode::kInvalidRequest, "id", "a key keeps its id");
+    if (Status st = impl_->put_key_in(*txn, k, *digest); !st) return st.error();
+    if (Status st = guard.commit(); !st) return st.error();
+    return k;
+}
+
+Result<ProviderRecord> StoreWriter::update_provider(std::string_view name,
+                                                    const std::function<Status(ProviderRecord&)>& change) {
+    auto txn = impl_->begin(false);
+    if (!txn) return txn.error();
+    TxnGuard guard(*txn);
+    auto raw = Impl::get(*txn, impl_->providers, name);
+    if (!raw) return raw.error();
+    if (!*raw) return not_found("provider", name);
+    auto rec = decode_provider(**raw);
+    if (!rec) return rec.error();
+    ProviderRecord p = std::move(rec.value());
+    if (Status st = change(p); !st) return st.error();
+    if (p.name != name) return make_error(ErrorCode::kInvalidRequest, "name", "a provider keeps its name");
+    if (Status st = validate_provider(p); !st) return st.error();
+    if (Status st = Impl::put(*txn, impl_->providers, p.name, encode(p)); !st) return st.error();
+    if (Status st = guard.commit(); !st) return st.error();
+    return p;
 }
 
 Status StoreWriter::remove_key(std::string_view id) {

@@ -226,6 +226,73 @@ TEST_F(StoreEnvTest, ChangesVisibleWithoutReopeningReader) {
     EXPECT_EQ(writer_->remove_key(rec.id).error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(StoreEnvTest, UpdateKeyIsOneReadModifyWrite) {
+    KeyRecord rec;
+    std::string secret = add_key("upd", &rec);
+    auto reader = open_reader();
+    ASSERT_TRUE(reader);
+
+    auto disabled = writer_->update_key(rec.id, [](KeyRecord& k) {
+        k.disabled = true;
+        return Status();
+    });
+    ASSERT_TRUE(disabled.ok()) << disabled.error().describe();
+    EXPECT_TRUE(disabled->disabled);
+
+    // Rotation through update_key keeps the disabled flag set just before.
+    std::string new_secret = generate_key_secret();
+    auto rotated = writer_->update_key(rec.id, [&](KeyRecord& k) {
+        set_key_secret(k, new_secret);
+        return Status();
+    });
+    ASSERT_TRUE(rotated.ok()) << rotated.error().describe();
+    EXPECT_TRUE(rotated->disabled);
+    EXPECT_FALSE(reader->find_key(secret)->has_value());
+    auto found = reader->find_key(new_secret);
+    ASSERT_TRUE(found.ok() && found->has_value());
+    EXPECT_TRUE((*found)->disabled);
+
+    // A failing change writes nothing.
+    auto refused = writer_->update_key(rec.id, [](KeyRecord& k) {
+        k.disabled = false;
+        return Status(make_error(ErrorCode::kInvalidRequest, "", "no"));
+    });
+    EXPECT_FALSE(refused.ok());
+    EXPECT_TRUE((*writer_->get_key_by_id(rec.id))->disabled);
+    auto renamed = writer_->update_key(rec.id, [](KeyRecord& k) {
+        k.id = "key_ffffffffffff";
+        return Status();
+    });
+    EXPECT_FALSE(renamed.ok());
+    EXPECT_EQ(writer_->update_key("key_000000000000", [](KeyRecord&) { return Status(); }).error().code,
+              ErrorCode::kNotFound);
+}
+
+TEST_F(StoreEnvTest, UpdateProviderValidatesAndKeepsUnchangedFields) {
+    ProviderRecord p = provider("upd");
+    p.headers = {{"X-A", "1"}};
+    p.created_at = 123;
+    ASSERT_TRUE(writer_->put_provider(p, true).ok());
+    auto updated = writer_->update_provider("upd", [](ProviderRecord& r) {
+        r.upstream = "pool";
+        return Status();
+    });
+    ASSERT_TRUE(updated.ok()) << updated.error().describe();
+    auto stored = writer_->get_provider("upd");
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->upstream, "pool");
+    EXPECT_EQ((*stored)->headers.size(), 1u);
+    EXPECT_EQ((*stored)->created_at, 123);
+
+    auto invalid = writer_->update_provider("upd", [](ProviderRecord& r) {
+        r.base_url = "not a url";
+        return Status();
+    });
+    EXPECT_FALSE(invalid.ok());
+    EXPECT_EQ((*writer_->get_provider("upd"))->base_url, "https://api.example.com/v1");
+    EXPECT_FALSE(writer_->update_provider("nope", [](ProviderRecord&) { return Status(); }).ok());
+}
+
 TEST_F(StoreEnvTest, SnapshotCachedByTxnId) {
     ASSERT_TRUE(writer_->put_provider(provider("one"), true).ok());
     auto reader = open_reader();
