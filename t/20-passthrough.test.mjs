@@ -15,7 +15,9 @@ let gw;
 let clientKey;
 
 before(async () => {
-  gw = await startGateway({ label: 'passthrough' });
+  // No retries: one attempt per request, so provider errors show as they are
+  // (retries and fallback are 85-retries.test.mjs).
+  gw = await startGateway({ label: 'passthrough', extraServer: 'llmproxy_max_retries 0;' });
   clientKey = gw.keys.alice.key;
 });
 
@@ -201,15 +203,14 @@ describe('anthropic -> anthropic provider', () => {
       `first event ${Math.round(rec.responseFinishedAt - s.events[0].at)} ms before the provider finished (want > 500)`);
   });
 
-  test('stream: 200 followed by an error event is passed through', async () => {
+  test('stream: 200 whose first event is an error becomes that error status (nothing was sent yet)', async () => {
     gw.mocks.anthropic.enqueue({ type: 'sse', events: [{ event: 'error',
       data: { type: 'error', error: { type: 'overloaded_error', message: 'mock overloaded' } } }] });
     const s = await gw.stream('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 10, stream: true, messages: [] },
       { key: clientKey });
-    assert.equal(s.status, 200);
-    assert.equal(s.events.length, 1);
-    assert.equal(s.events[0].event, 'error');
-    assert.equal(s.events[0].json.error.type, 'overloaded_error');
+    assert.equal(s.status, 529, s.text);
+    assert.match(String(s.headers['content-type']), /^application\/json/);
+    assert.deepEqual(s.json(), { type: 'error', error: { type: 'overloaded_error', message: 'mock overloaded' } });
   });
 
   test('a large request body is forwarded intact', async () => {

@@ -16,7 +16,8 @@ before(async () => {
   gw = await startGateway({ label: 'errors', routes: [
     ['claude-*', 'mockant/claude-real'], ['gpt-4o', 'mockoai/gpt-mock'], ['gpt-4o-mini', 'mockoai/gpt-mock'],
     ['claude-opus-4-1', 'mockant/claude-real'], ['default', 'mockoai/gpt-mock']],
-  extraServer: 'llmproxy_ping_interval 250ms;' });
+  // One attempt per request (retries are 85-retries.test.mjs).
+  extraServer: 'llmproxy_ping_interval 250ms; llmproxy_max_retries 0;' });
 });
 
 after(async () => { await gw?.stop(); });
