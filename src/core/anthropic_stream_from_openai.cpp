@@ -697,7 +697,10 @@ private:
         out() += ",\"content_block\":{\"type\":\"tool_use\",\"id\":";
         append_json_string_fast(out(), s.client_id);
         out() += ",\"name\":";
-        append_json_string_fast(out(), ctx_.tool_names.to_client(s.name));
+        // A call the provider never named still becomes a block (never
+        // dropped); the client answers it with a "no such tool" result.
+        append_json_string_fast(out(), s.name.empty() ? std::string_view("unnamed_tool")
+                                                      : ctx_.tool_names.to_client(s.name));
         out() += ",\"input\":{}}}\n\n";
         block_ = BlockKind::kTool;
         block_index_ = next_index_++;

@@ -422,6 +422,17 @@ TEST(AnthropicClientStream, Item10_RewrittenToolNamesMappedBack) {
     EXPECT_EQ(r.s.blocks[0].name, "mcp__github.create/issue");
 }
 
+// Found by anthropic_stream_fuzz: a call whose name never arrives.
+TEST(AnthropicClientStream, ToolCallWithoutNameIsKeptNotDropped) {
+    StreamRun r = transcode(openai_sse({
+        R"({"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"arguments":"{\"a\":1}"}}]}}]})",
+        R"({"choices":[{"delta":{"content":"x"},"finish_reason":"tool_calls"}]})"}));
+    ASSERT_EQ(r.s.blocks.size(), 2u);
+    EXPECT_EQ(r.s.blocks[0].type, "text");
+    EXPECT_EQ(r.s.blocks[1].name, "unnamed_tool");
+    EXPECT_EQ(r.s.blocks[1].text, R"({"a":1})");
+}
+
 TEST(AnthropicClientStream, MessageStartCarriesClientModelAndIdAndChoiceZeroOnly) {
     StreamRun r = transcode(openai_sse({
         R"({"id":"chatcmpl-Xy.9","model":"gpt-4.1","choices":[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"mine"}}]})",
