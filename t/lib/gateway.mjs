@@ -345,7 +345,8 @@ export const DEFAULT_ROUTES = Object.freeze([
 // Starts mocks (openai + anthropic), initialises a store, registers the mocks
 // as providers mockoai/mockant, sets `routes`, creates `keys`, starts nginx.
 //   workers: worker_processes; routes: [[pattern, target], ...]; keys: names
-//   extraMain/extraHttp/extraServer: config lines added at those levels.
+//   extraMain/extraHttp/extraServer: config lines added at those levels
+//   (__DIR__ in them becomes the run's temp directory).
 export async function startGateway({
   workers = 2, routes = DEFAULT_ROUTES, keys = ['alice'], extraMain = '', extraHttp = '',
   extraServer = '', label = 'gw',
@@ -390,16 +391,17 @@ export async function startGateway({
     for (const name of keys) gw.keys[name] = await createKey(name);
 
     const port = await freePort();
+    const inDir = (text) => text.replaceAll('__DIR__', dir);
     const conf = `${mainPreamble(dir, { workers })}
-${extraMain}
+${inDir(extraMain)}
 http {
     ${httpPreamble(dir)}
     llmproxy_store ${store};
     llmproxy_master_key ${masterKey};
-    ${extraHttp}
+    ${inDir(extraHttp)}
     server {
         listen 127.0.0.1:${port};
-        ${extraServer}
+        ${inDir(extraServer)}
         include ${SERVER_CONF};
     }
 }
