@@ -1,6 +1,7 @@
-// The official SDKs, pointed at the gateway, in same-dialect passthrough.
+// The official SDKs and curl, pointed at the gateway, in same-dialect passthrough.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
@@ -105,5 +106,34 @@ describe('openai SDK -> /v1/chat/completions -> openai mock', () => {
       assert.equal(err.type, 'authentication_error');
       return true;
     });
+  });
+});
+
+describe('curl', () => {
+  const curl = (args, input) => new Promise((resolve) => {
+    const child = execFile('curl', ['-sS', ...args], { timeout: 15000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }));
+    if (input !== undefined) child.stdin.end(input);
+  });
+
+  test('curl -N streams /v1/messages', async () => {
+    gw.mocks.anthropic.enqueue({ type: 'sse', events: anthropicEvents({ model: 'claude-real', text: 'curl sees this', pieces: 1 }) });
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const r = await curl(['-N', '-H', `x-api-key: ${gw.keys.alice.key}`, '-H', 'anthropic-version: 2023-06-01',
+      '-H', 'content-type: application/json', '--data-binary', '@-', `${gw.url}/v1/messages`], body);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^event: message_start\n/);
+    assert.match(r.stdout, /event: message_stop\ndata: /);
+    assert.match(r.stdout, /"text_delta","text":"curl sees this"/);
+  });
+
+  test('curl -I / (HEAD probe) and a Bearer chat completion', async () => {
+    const head = await curl(['-I', `${gw.url}/`]);
+    assert.equal(head.code, 0, head.stderr);
+    assert.match(head.stdout, /^HTTP\/1\.1 200/);
+    const r = await curl(['-H', `Authorization: Bearer ${gw.keys.alice.key}`, '-H', 'content-type: application/json',
+      '-d', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }), `${gw.url}/v1/chat/completions`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(JSON.parse(r.stdout).choices[0].message.content, /llmproxy demo provider/);
   });
 });
