@@ -3,7 +3,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -122,13 +122,13 @@ describe('Anthropic client -> OpenAI provider', () => {
     assert.equal(final.model, 'claude-haiku-4-5');
   });
 
-  test('Claude Code on an OpenAI provider', async () => {
-    const home = path.join(gw.dir, 'home-cc');
+  // Runs `claude -p PROMPT` in a fresh HOME and working directory `cwd`.
+  function runClaude(prompt, cwd) {
+    const home = path.join(gw.dir, `home-${Math.random().toString(36).slice(2)}`);
     mkdirSync(home, { mode: 0o700 });
-    const n = gw.mocks.openai.requests.length;
-    const r = await new Promise((resolve) => {
-      const child = spawn(path.join(REPO, 't', 'node_modules', '.bin', 'claude'), ['-p', 'Say hello', '--output-format', 'text'], {
-        env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: gw.url, ANTHROPIC_API_KEY: gw.keys.alice.key,
+    return new Promise((resolve) => {
+      const child = spawn(path.join(REPO, 't', 'node_modules', '.bin', 'claude'), ['-p', prompt, '--output-format', 'text'], {
+        cwd, env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: gw.url, ANTHROPIC_API_KEY: gw.keys.alice.key,
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' },
         stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -138,12 +138,51 @@ describe('Anthropic client -> OpenAI provider', () => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
       child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
     });
+  }
+
+  test('Claude Code on an OpenAI provider', async () => {
+    const n = gw.mocks.openai.requests.length;
+    const r = await runClaude('Say hello', gw.dir);
     assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
     assert.match(r.stdout, /llmproxy demo provider: this is an offline openai demo reply/);
     const rec = gw.mocks.openai.requests.slice(n).find((x) => x.body?.stream === true);
     assert.ok(rec, 'a streamed chat completion reached the OpenAI provider');
     assert.equal(rec.body.model, 'gpt-real');
     assert.ok(rec.body.tools?.length > 0, 'Claude Code tools translated');
+  });
+
+  test('Claude Code tool loop on an OpenAI provider: a Read call, its result, the answer', async () => {
+    const work = path.join(gw.dir, 'work');
+    mkdirSync(work, { recursive: true });
+    const file = path.join(work, 'note.txt');
+    writeFileSync(file, 'the magic word is PAPAYA-42\n');
+    const n = gw.mocks.openai.requests.length;
+    // First turn: call Read on the file; once a tool result is there: answer with what it said.
+    gw.mocks.openai.setDefault((req) => {
+      if (!req.body?.stream) return { type: 'demo' };
+      const toolMsg = req.body.messages.find((m) => m.role === 'tool');
+      if (!toolMsg) {
+        return { type: 'sse', events: openaiChunks({ model: 'gpt-real', text: 'Reading it.',
+          toolCalls: [{ id: 'call_read1', name: 'Read', arguments: { file_path: file } }] }) };
+      }
+      const word = JSON.stringify(toolMsg.content).match(/PAPAYA-\d+/)?.[0] ?? 'nothing';
+      return { type: 'sse', events: openaiChunks({ model: 'gpt-real', text: `The file says: ${word}` }) };
+    });
+    try {
+      const r = await runClaude('What does note.txt say?', work);
+      assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      assert.match(r.stdout, /The file says: PAPAYA-42/);
+      const turns = gw.mocks.openai.requests.slice(n).filter((x) => x.body?.stream === true);
+      const last = turns.at(-1).body.messages;
+      const call = last.find((m) => m.role === 'assistant' && m.tool_calls)?.tool_calls[0];
+      assert.equal(call.id, 'call_read1');
+      assert.equal(call.function.name, 'Read');
+      assert.deepEqual(JSON.parse(call.function.arguments), { file_path: file });
+      const result = last.find((m) => m.role === 'tool');
+      assert.equal(result.tool_call_id, 'call_read1');
+    } finally {
+      gw.mocks.openai.setDefault({ type: 'demo' });
+    }
   });
 });
 
