@@ -84,6 +84,7 @@ private:
     std::string scratch_;  // the delta object of the chunk being written
     // Anthropic block index -> OpenAI tool_calls index, for tool_use blocks.
     std::vector<std::pair<std::uint64_t, int>> tool_blocks_;
+    std::vector<std::string> tool_ids_;  // ids of the tool calls sent so far
     int next_tool_index_ = 0;
     std::string stop_reason_;
     bool have_stop_reason_ = false;

@@ -1,6 +1,7 @@
 // Anthropic Messages response (non-stream) -> OpenAI chat.completion.
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "core/json.hpp"
 #include "core/mapping.hpp"
@@ -53,6 +54,7 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
 
     std::string text, reasoning, tool_calls;
     int tool_count = 0;
+    std::vector<std::string_view> tool_ids;
     std::size_t i = 0;
     for (const Value& block : content->value.GetArray()) {
         std::string path = "content[" + std::to_string(i++) + "]";
@@ -67,6 +69,11 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
             std::string_view id = string_member(block, "id");
             std::string_view name = string_member(block, "name");
             if (id.empty() || name.empty()) return bad_response(path, "tool_use needs id and name");
+            // Clients key the results they send back on the ids.
+            for (std::string_view seen : tool_ids) {
+                if (seen == id) return bad_response(path, "tool_use id repeated");
+            }
+            tool_ids.push_back(id);
             if (tool_count++ > 0) tool_calls += ',';
             tool_calls += R"({"id":)";
             json_append_string(tool_calls, id);

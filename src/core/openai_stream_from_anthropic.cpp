@@ -362,6 +362,15 @@ void OpenAIStreamEncoder::on_block_start(std::string& out) {
             end_with_error(502, "provider stream sent an invalid tool_use block", out);
             return;
         }
+        // Tool call ids must be unique within a response: clients key the
+        // results they send back on them.
+        for (const std::string& id : tool_ids_) {
+            if (id == fields_.block_id) {
+                end_with_error(502, "provider stream repeated a tool_use id", out);
+                return;
+            }
+        }
+        tool_ids_.emplace_back(fields_.block_id);
         int tool = next_tool_index_++;
         tool_blocks_.emplace_back(fields_.index, tool);
         scratch_.assign(R"({"tool_calls":[{"index":)");

@@ -180,6 +180,8 @@ TEST(OpenAIClientResponse, WrongShapesAreProviderErrors) {
     EXPECT_TRUE(FailsAsProviderError(R"({"id":"msg_01","content":"text"})"));
     EXPECT_TRUE(FailsAsProviderError(R"({"id":"msg_01","content":[42]})"));
     EXPECT_TRUE(FailsAsProviderError(R"({"id":"msg_01","content":[{"type":"tool_use","name":"T","input":{}}]})"));
+    EXPECT_TRUE(FailsAsProviderError(
+        R"({"id":"msg_01","content":[{"type":"tool_use","id":"t1","name":"T","input":{}},{"type":"tool_use","id":"t1","name":"T","input":{}}]})"));
 }
 
 TEST(OpenAIClientResponse, ErrorObjectWithSuccessStatusIsReported) {

@@ -430,6 +430,17 @@ TEST(OpenAIClientStream, ToolUseWithoutIdIsAProtocolError) {
     EXPECT_TRUE(r.s.error);
 }
 
+TEST(OpenAIClientStream, RepeatedToolUseIdIsAProtocolError) {
+    // Found by openai_stream_encoder_fuzz: two tool_use blocks with one id
+    // would give the client two tool calls it cannot answer apart.
+    std::string in = anthropic_sse({message_start(), tool_start(0, "toolu_1", "T"), block_stop(0),
+                                    tool_start(1, "toolu_1", "T"), block_stop(1), message_delta("tool_use"),
+                                    message_stop()});
+    StreamRun r = transcode(in);
+    EXPECT_TRUE(r.s.error);
+    EXPECT_EQ(r.s.tool_calls.size(), 1u);
+}
+
 // ---- consistency with the non-stream translator -----------------------------------------
 
 TEST(OpenAIClientStream, StreamSaysWhatTheNonStreamResponseSays) {
