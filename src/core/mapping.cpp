@@ -248,6 +248,9 @@ std::string_view ToolNameMapper::provider_name(std::string_view client_name) {
 
 std::string_view anthropic_error_type_for_openai_error(int status, std::string_view type,
                                                        std::string_view code) {
+    // 503 from an OpenAI-compatible server means "try again later": the
+    // Anthropic type clients treat that way is overloaded_error.
+    if (status == 503) return "overloaded_error";
     if (status >= 400) {
         std::string_view t = anthropic_error_type(status);
         if (status != 400 || type.empty()) return t;
@@ -256,7 +259,7 @@ std::string_view anthropic_error_type_for_openai_error(int status, std::string_v
     int numeric = 0;
     auto [ptr, ec] = std::from_chars(code.data(), code.data() + code.size(), numeric);
     if (ec == std::errc() && ptr == code.data() + code.size() && numeric >= 400 && numeric < 600) {
-        return anthropic_error_type(numeric);
+        return numeric == 503 ? "overloaded_error" : anthropic_error_type(numeric);
     }
     for (std::string_view s : {type, code}) {
         if (s == "invalid_request_error" || s == "invalid_request" || s == "context_length_exceeded") {

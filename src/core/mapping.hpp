@@ -114,7 +114,7 @@ private:
 // Anthropic error type for an OpenAI-dialect error object's type/code (the
 // code may be an HTTP status such as 502, or a string such as
 // "rate_limit_exceeded"). `status` (0 when unknown) wins when it maps to a
-// specific type.
+// specific type. 503 maps to overloaded_error (retryable for Anthropic clients).
 std::string_view anthropic_error_type_for_openai_error(int status, std::string_view type,
                                                        std::string_view code);
 

@@ -332,13 +332,12 @@ Status AnthropicToOpenAI::tool_result_text(const Value& block, const std::string
             const Value* tv = find(b, "text");
             if (!tv || !tv->IsString()) return bad(bpath + ".text", "expected a string");
             text.append(sv(*tv));
-        } else if (t == "image") {
-            // Tool messages carry text only; the image follows in a user
-            // message (never inlined as base64 text).
-            Part part;
-            if (Status st = image_part(b, bpath, part); !st.ok()) return st;
-            images.push_back(std::move(part));
-            text += "[image " + std::to_string(images.size()) + " attached in the next user message]";
+        } else if (t == "image" || t == "document") {
+            // Tool messages carry text only; images and documents follow in
+            // a user message (never inlined as base64 text).
+            if (Status st = user_part(b, bpath, images); !st.ok()) return st;
+            text += "[" + std::string(t) + " " + std::to_string(images.size()) +
+                    " attached in the next user message]";
         } else {
             return bad(bpath + ".type", "content block type \"" + std::string(t) +
                                             "\" is not supported in tool results");

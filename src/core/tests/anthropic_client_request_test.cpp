@@ -262,6 +262,14 @@ TEST(AnthropicClientRequest, Item09_ImagesBase64AndUrl) {
     std::string pdf = R"([{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBER"}}]}])";
     EXPECT_TRUE(JsonEq(messages_of(request_with(pdf)), R"([{"role":"user","content":[
       {"type":"file","file":{"filename":"document.pdf","file_data":"data:application/pdf;base64,JVBER"}}]}])"));
+    // A PDF read by a tool moves to the following user message like images.
+    std::string tool_pdf = R"([{"role":"user","content":"x"},
+      {"role":"assistant","content":[{"type":"tool_use","id":"r","name":"Read","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"r","content":[
+        {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBER"},"title":"spec.pdf"}]}]}])";
+    std::string out = messages_of(request_with(tool_pdf));
+    EXPECT_NE(out.find(R"({"role":"tool","tool_call_id":"r","content":"[document 1 attached in the next user message]"})"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"({"type":"file","file":{"filename":"spec.pdf","file_data":"data:application/pdf;base64,JVBER"}})"), std::string::npos) << out;
     Error e = translate_error(request_with(R"([{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}])"));
     EXPECT_EQ(e.field, "messages[0].content[0].source.type");
 }

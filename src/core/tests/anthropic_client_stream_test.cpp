@@ -83,6 +83,22 @@ TEST(AnthropicClientStream, Item17_RoleOnlyChunkDoesNotCommitTheResponse) {
     EXPECT_TRUE(t->started());
 }
 
+// Item 32: nothing is committed before the first real payload, so a failure
+// up to then can still be answered with a real HTTP status by the gateway.
+TEST(AnthropicClientStream, Item32_NothingCommittedBeforeTheFirstPayload) {
+    auto t = detail::make_openai_to_anthropic_stream(stream_ctx());
+    std::string out;
+    t->feed(": OPENROUTER PROCESSING\n\ndata: " + std::string(kRoleChunk) +
+                "\n\ndata: {\"choices\":[],\"usage\":null}\n\n",
+            out);
+    EXPECT_FALSE(t->started());
+    EXPECT_TRUE(out.empty());
+    t->fail(503, "upstream went away", out);
+    auto s = testing::validate_anthropic_stream(out);
+    EXPECT_TRUE(s.ok) << s.error;
+    EXPECT_EQ(s.error_type, "api_error");
+}
+
 TEST(AnthropicClientStream, Item18_ReasoningContentBeforeContent) {
     StreamRun r = transcode(openai_sse({
         R"({"choices":[{"delta":{"reasoning_content":"Let me think"}}]})",

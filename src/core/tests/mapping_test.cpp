@@ -157,6 +157,9 @@ TEST(Mapping, ToolNamesCollisionFree) {
 TEST(Mapping, ErrorTypes) {
     EXPECT_EQ(anthropic_error_type_for_openai_error(0, "", "502"), "api_error");
     EXPECT_EQ(anthropic_error_type_for_openai_error(0, "", "529"), "overloaded_error");
+    EXPECT_EQ(anthropic_error_type_for_openai_error(0, "", "503"), "overloaded_error");
+    EXPECT_EQ(anthropic_error_type_for_openai_error(503, "", ""), "overloaded_error");
+    EXPECT_EQ(anthropic_error_type_for_openai_error(504, "", ""), "timeout_error");
     EXPECT_EQ(anthropic_error_type_for_openai_error(0, "requests", "rate_limit_exceeded"), "rate_limit_error");
     EXPECT_EQ(anthropic_error_type_for_openai_error(429, "", ""), "rate_limit_error");
     EXPECT_EQ(anthropic_error_type_for_openai_error(0, "invalid_request_error", ""), "invalid_request_error");
