@@ -404,6 +404,7 @@ export async function startMockProvider({ format, port = 0, host = '127.0.0.1' }
       const record = {
         method: req.method, url: req.url, path: url.pathname, query: url.search,
         headers: { ...req.headers }, rawHeaders: req.rawHeaders.slice(), raw, rawBuffer, body,
+        remotePort: req.socket.remotePort,  // the same value again: a reused (keepalive) connection
         receivedAt: performance.now(), responseFinishedAt: undefined, clientClosedEarly: false, closedAt: undefined,
       };
       res.on('close', () => {

@@ -1,10 +1,11 @@
 // Provider settings written by llmproxy-ctl, as the provider sees them:
-// a key from the environment, extra headers, max_tokens caps, and changes to
-// an existing provider taking effect on the next request.
+// a key from the environment, extra headers, max_tokens caps, an nginx
+// upstream block with keepalive, and changes to an existing provider taking
+// effect on the next request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startGateway } from './lib/gateway.mjs';
+import { startGateway, PROVIDER_KEYS } from './lib/gateway.mjs';
 import { startMockProvider } from '../scripts/mock-provider.mjs';
 
 const ENV_KEY_VAR = 'LLMPROXY_T_PROVIDER_KEY';
@@ -15,6 +16,7 @@ let spare;
 before(async () => {
   process.env[ENV_KEY_VAR] = ENV_KEY;  // nginx inherits it; `env` keeps it for the workers
   gw = await startGateway({ label: 'providers', extraMain: `env ${ENV_KEY_VAR};`,
+    extraHttp: ({ mocks }) => `upstream antpool { server 127.0.0.1:${mocks.anthropic.port}; keepalive 4; }`,
     extraServer: 'llmproxy_max_retries 0;' });
   gw.secrets.push(ENV_KEY);
   spare = await startMockProvider({ format: 'openai' });
@@ -86,4 +88,30 @@ test('provider set: new headers, key and base URL apply to the next request', as
   assert.equal(rec.path, '/v1/chat/completions');
   assert.equal(rec.headers.authorization, 'Bearer sk-provider-SECRET-stored-77');
   assert.equal(rec.body.model, 'gpt-capped');
+});
+
+test('--upstream: requests go through the nginx upstream block and reuse its keepalive connections', async () => {
+  const ask = () => gw.post('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 5, messages: [] });
+  let n = gw.mocks.anthropic.requests.length;
+  for (let i = 0; i < 6; i++) assert.equal((await ask()).status, 200);
+  const direct = new Set(gw.mocks.anthropic.requests.slice(n).map((r) => r.remotePort));
+  assert.equal(direct.size, 6, 'without an upstream block: a connection per request');
+
+  await gw.ctlOk('provider', 'set', 'mockant', '--upstream', 'antpool');
+  n = gw.mocks.anthropic.requests.length;
+  for (let i = 0; i < 6; i++) assert.equal((await ask()).status, 200);
+  const s = await gw.stream('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 5, stream: true, messages: [] });
+  assert.equal(s.status, 200);
+  assert.equal(s.events.at(-1).event, 'message_stop');
+  const recs = gw.mocks.anthropic.requests.slice(n);
+  assert.equal(recs.length, 7);
+  const pooled = new Set(recs.map((r) => r.remotePort));
+  assert.ok(pooled.size <= 2, `connections reused (2 workers): ${pooled.size} for 7 requests`);
+  assert.equal(recs[0].headers.host, new URL(gw.mocks.anthropic.baseUrl).host, 'Host still from the base URL');
+  assert.equal(recs[0].headers['x-api-key'], PROVIDER_KEYS.mockant);
+
+  await gw.ctlOk('provider', 'set', 'mockant', '--no-upstream');
+  n = gw.mocks.anthropic.requests.length;
+  for (let i = 0; i < 3; i++) assert.equal((await ask()).status, 200);
+  assert.equal(new Set(gw.mocks.anthropic.requests.slice(n).map((r) => r.remotePort)).size, 3);
 });

@@ -346,7 +346,8 @@ export const DEFAULT_ROUTES = Object.freeze([
 // as providers mockoai/mockant, sets `routes`, creates `keys`, starts nginx.
 //   workers: worker_processes; routes: [[pattern, target], ...]; keys: names
 //   extraMain/extraHttp/extraServer: config lines added at those levels
-//   (__DIR__ in them becomes the run's temp directory).
+//   (__DIR__ in them becomes the run's temp directory), or functions of
+//   {dir, mocks} returning them (to name the mocks' ports).
 export async function startGateway({
   workers = 2, routes = DEFAULT_ROUTES, keys = ['alice'], extraMain = '', extraHttp = '',
   extraServer = '', label = 'gw',
@@ -391,7 +392,7 @@ export async function startGateway({
     for (const name of keys) gw.keys[name] = await createKey(name);
 
     const port = await freePort();
-    const inDir = (text) => text.replaceAll('__DIR__', dir);
+    const inDir = (extra) => (typeof extra === 'function' ? extra({ dir, mocks }) : extra).replaceAll('__DIR__', dir);
     const conf = `${mainPreamble(dir, { workers })}
 ${inDir(extraMain)}
 http {
