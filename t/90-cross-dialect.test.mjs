@@ -111,6 +111,18 @@ describe('Anthropic client -> OpenAI provider', () => {
     assert.equal(delta.usage.output_tokens, 7);
   });
 
+  test('reasoning_content becomes a thinking block before the text (non-stream and stream)', async () => {
+    gw.mocks.openai.enqueue({ type: 'json', body: openaiCompletion({ model: 'gpt-real', reasoning: 'Let me think.', text: 'Answer.' }) });
+    const msg = await client().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100,
+      messages: [{ role: 'user', content: 'q' }] });
+    assert.deepEqual(msg.content.map((b) => [b.type, b.thinking ?? b.text]), [['thinking', 'Let me think.'], ['text', 'Answer.']]);
+
+    gw.mocks.openai.enqueue({ type: 'sse', events: openaiChunks({ model: 'gpt-real', reasoning: 'Think one. Think two.', text: 'Answer.' }) });
+    const final = await client().messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 100,
+      messages: [{ role: 'user', content: 'q' }] }).finalMessage();
+    assert.deepEqual(final.content.map((b) => [b.type, b.thinking ?? b.text]), [['thinking', 'Think one. Think two.'], ['text', 'Answer.']]);
+  });
+
   test('SDK stream helper on an OpenAI provider', async () => {
     gw.mocks.openai.enqueue({ type: 'sse', events: openaiChunks({ model: 'gpt-real', text: 'Hello from far away.', usage: 'finish' }) });
     const stream = client().messages.stream({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
@@ -224,6 +236,27 @@ describe('OpenAI client -> Anthropic provider', () => {
     assert.equal(first.json.choices[0].delta.content, 'one ');
     assert.ok(first.at < gw.mocks.anthropic.requests.at(-1).responseFinishedAt - 400, 'the first text is streamed, not held');
     assert.equal(s.events.at(-1).data, '[DONE]');
+  });
+
+  test('thinking blocks become reasoning_content (non-stream and stream)', async () => {
+    gw.mocks.anthropic.enqueue({ type: 'json', body: anthropicMessage({ model: 'claude-real', thinking: 'Hmm.', text: 'Answer.' }) });
+    const c = await client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'q' }] });
+    assert.equal(c.choices[0].message.content, 'Answer.');
+    assert.equal(c.choices[0].message.reasoning_content, 'Hmm.');
+
+    gw.mocks.anthropic.enqueue({ type: 'sse', events: anthropicEvents({ model: 'claude-real', thinking: 'Hmm hmm.', text: 'Answer.' }) });
+    const stream = await client().chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'q' }] });
+    let reasoning = '';
+    let text = '';
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta ?? {};
+      reasoning += delta.reasoning_content ?? '';
+      if (delta.content) {
+        assert.equal(reasoning, 'Hmm hmm.', 'reasoning comes before the text');
+        text += delta.content;
+      }
+    }
+    assert.equal(text, 'Answer.');
   });
 
   test('max_tokens is always sent to Anthropic, even when the client gives none', async () => {
