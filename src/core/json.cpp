@@ -1,10 +1,25 @@
 #include "core/json.hpp"
 
+#include <cstring>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 namespace llmproxy {
+
+const char* json_skip_string(const char* p, const char* end) {
+    while (p < end) {
+        auto* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+        if (q == nullptr) return end;
+        // The quote is escaped when an odd number of backslashes precede it.
+        const char* b = q;
+        while (b > p && b[-1] == '\\') --b;
+        if (((q - b) & 1) == 0) return q + 1;
+        p = q + 1;
+    }
+    return end;
+}
 
 unsigned json_nesting_depth(std::string_view text, unsigned cap) {
     unsigned depth = 0, max_depth = 0;
@@ -14,15 +29,7 @@ unsigned json_nesting_depth(std::string_view text, unsigned cap) {
         char c = *p++;
         switch (c) {
         case '"':
-            // Skip the string body, honouring backslash escapes.
-            while (p < end) {
-                char s = *p++;
-                if (s == '\\') {
-                    if (p < end) ++p;
-                } else if (s == '"') {
-                    break;
-                }
-            }
+            p = json_skip_string(p, end);
             break;
         case '[':
         case '{':

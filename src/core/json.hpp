@@ -29,6 +29,11 @@ Status parse_json(std::string_view text, const JsonLimits& limits,
 // exceeds `cap` (returns cap + 1 then). Strings are skipped correctly.
 unsigned json_nesting_depth(std::string_view text, unsigned cap);
 
+// Given `p` just past a string's opening quote, returns the position just
+// past its closing quote (or `end` when unterminated). Uses memchr, so long
+// strings (most of an LLM request's bytes) cost little.
+const char* json_skip_string(const char* p, const char* end);
+
 // Serialises a value compactly.
 std::string json_to_string(const rapidjson::Value& v);
 

@@ -7,8 +7,9 @@
 namespace llmproxy {
 namespace {
 
-// Minimal scanner over JSON text already validated by parse_json: it only
-// needs to find token boundaries, never to reject.
+// Minimal scanner over JSON text: it finds token boundaries, it does not
+// validate (peek_request's callers forward the body to a provider that does,
+// or parse it fully first).
 class JsonScanner {
 public:
     explicit JsonScanner(std::string_view s) : s_(s) {}
@@ -29,15 +30,11 @@ public:
     // At a '"': returns the raw contents between the quotes (escapes kept).
     std::string_view string_token() {
         std::size_t start = ++pos_;
-        while (!at_end()) {
-            char c = s_[pos_++];
-            if (c == '\\') {
-                ++pos_;
-            } else if (c == '"') {
-                return s_.substr(start, pos_ - 1 - start);
-            }
-        }
-        return s_.substr(start);
+        const char* end = s_.data() + s_.size();
+        const char* after = json_skip_string(s_.data() + start, end);
+        pos_ = static_cast<std::size_t>(after - s_.data());
+        if (after == end && (pos_ == start || s_[pos_ - 1] != '"')) return s_.substr(start);
+        return s_.substr(start, pos_ - 1 - start);
     }
 
     void skip_value() {
@@ -153,6 +150,74 @@ std::string replace_top_level_values(
     }
     out.append(raw.substr(copied));
     return out;
+}
+
+Status peek_request(Dialect client, std::string_view body, const JsonLimits& limits,
+                    ParsedRequest& out) {
+    out.dialect = client;
+    out.raw = body;
+    out.facts = RequestFacts{};
+    out.doc.SetNull();
+    if (body.size() > limits.max_bytes) {
+        return make_error(ErrorCode::kTooLarge, "",
+                          "request body is larger than " + std::to_string(limits.max_bytes) +
+                              " bytes");
+    }
+    JsonScanner sc(body);
+    sc.skip_ws();
+    if (sc.peek() != '{') {
+        return make_error(ErrorCode::kInvalidRequest, "", "request body must be a JSON object");
+    }
+    sc.advance();
+    bool have_model = false;
+    while (true) {
+        sc.skip_ws();
+        if (sc.peek() != '"') break;
+        std::string_view key = sc.string_token();
+        sc.skip_ws();
+        if (sc.peek() != ':') break;
+        sc.advance();
+        sc.skip_ws();
+        std::size_t value_start = sc.pos();
+        char first = sc.peek();
+        sc.skip_value();
+        std::string_view value = body.substr(value_start, sc.pos() - value_start);
+        if (key_equals(key, "model")) {
+            if (first != '"' || value.size() < 3) {
+                return make_error(ErrorCode::kInvalidRequest, "model", "must be a non-empty string");
+            }
+            std::string_view inner = value.substr(1, value.size() - 2);
+            if (inner.find('\\') == std::string_view::npos) {
+                out.facts.model.assign(inner);
+            } else {
+                rapidjson::Document d;
+                d.Parse(value.data(), value.size());
+                if (d.HasParseError() || !d.IsString()) {
+                    return make_error(ErrorCode::kInvalidRequest, "model", "is not a valid string");
+                }
+                out.facts.model.assign(d.GetString(), d.GetStringLength());
+            }
+            have_model = true;
+        } else if (key_equals(key, "stream")) {
+            if (value == "true") {
+                out.facts.stream = true;
+            } else if (value != "false" && value != "null") {
+                return make_error(ErrorCode::kInvalidRequest, "stream", "must be a boolean");
+            }
+        }
+        sc.skip_ws();
+        if (sc.peek() != ',') break;
+        sc.advance();
+    }
+    if (!have_model) {
+        return make_error(ErrorCode::kInvalidRequest, "model", "field required");
+    }
+    return Status();
+}
+
+Status ensure_parsed(ParsedRequest& req, const JsonLimits& limits) {
+    if (req.doc.IsObject()) return Status();
+    return parse_request(req.dialect, req.raw, limits, req);
 }
 
 std::string rewrite_model(std::string_view raw, std::string_view model) {

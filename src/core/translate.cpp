@@ -37,7 +37,7 @@ Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect pr
         std::string model;
         json_append_string(model, opts.target_model);
         repl.emplace_back("model", std::move(model));
-        if (opts.max_tokens_cap) {
+        if (opts.max_tokens_cap && req.doc.IsObject()) {
             std::string_view field = max_tokens_member(req);
             auto it = req.doc.FindMember(rapidjson::StringRef(field.data(), field.size()));
             if (it != req.doc.MemberEnd() && it->value.IsUint64() &&
@@ -53,7 +53,7 @@ Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect pr
     rc.client_model = req.facts.model;
     rc.stream = req.facts.stream;
     rc.quirks = opts.quirks;
-    if (req.dialect == Dialect::kOpenAI) {
+    if (req.dialect == Dialect::kOpenAI && req.doc.IsObject()) {
         auto so = req.doc.FindMember("stream_options");
         if (so != req.doc.MemberEnd() && so->value.IsObject()) {
             auto iu = so->value.FindMember("include_usage");

@@ -47,6 +47,15 @@ public:
 Status parse_request(Dialect client, std::string_view body, const JsonLimits& limits,
                      ParsedRequest& out);
 
+// The cheap first look used on every request: finds the top-level "model"
+// (required, a non-empty string) and "stream" with a scan that builds no
+// DOM, leaving `out.doc` null. Passthrough requests need nothing more;
+// ensure_parsed() does the full parse_request when a translation, a scenario
+// decision or a token estimate needs it.
+Status peek_request(Dialect client, std::string_view body, const JsonLimits& limits,
+                    ParsedRequest& out);
+Status ensure_parsed(ParsedRequest& req, const JsonLimits& limits);
+
 // Same-dialect passthrough: `raw` with the top-level "model" value replaced by
 // `model` (JSON-escaped), all other bytes untouched.
 std::string rewrite_model(std::string_view raw, std::string_view model);
@@ -85,7 +94,8 @@ struct TranslatedRequest {
 };
 
 // Translates a parsed request to the provider's dialect. For
-// provider == req.dialect this is rewrite_model plus the max_tokens clamp.
+// provider == req.dialect this is rewrite_model plus the max_tokens clamp
+// (which needs the full parse: ensure_parsed first when a cap is set).
 Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect provider,
                                             const TranslateOptions& opts);
 

@@ -165,6 +165,7 @@ MainConf *main_conf(ngx_http_request_t *r);
 LocConf *loc_conf(ngx_http_request_t *r);
 /* Opens the store lazily (after a failed open, at most once a second). */
 store::StoreReader *store_reader(ngx_http_request_t *r);
+JsonLimits json_limits(ngx_http_request_t *r);
 
 /* handler.cpp */
 ngx_int_t content_handler(ngx_http_request_t *r) noexcept;

@@ -335,6 +335,12 @@ ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx) {
         if (cap != p->record.model_max_tokens.end()) {
             opts.max_tokens_cap = cap->second;
         }
+        if ((p->record.format != ctx->client || opts.max_tokens_cap) &&
+            !ctx->parsed.doc.IsObject()) {
+            if (Status st = ensure_parsed(ctx->parsed, json_limits(r)); !st.ok()) {
+                return send_error(r, ctx->client, error_response(ctx->client, st.error()));
+            }
+        }
         auto translated = translate_request(ctx->parsed, p->record.format, opts);
         if (!translated.ok()) {
             return send_error(r, ctx->client, error_response(ctx->client, translated.error()));

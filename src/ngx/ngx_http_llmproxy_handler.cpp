@@ -238,18 +238,20 @@ ngx_int_t list_models(ngx_http_request_t *r, RequestCtx *ctx) {
 ngx_int_t handle_inference(ngx_http_request_t *r, RequestCtx *ctx) {
     Dialect d = ctx->client;
     std::string_view body;
-    if (Status st = gather_body(r, ctx, &body); !st.ok()) {
+    if (Status gathered = gather_body(r, ctx, &body); !gathered.ok()) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: %s",
-                      st.error().describe().c_str());
-        return send_error(r, d, error_response(d, st.error()));
+                      gathered.error().describe().c_str());
+        return send_error(r, d, error_response(d, gathered.error()));
     }
     if (body.empty()) {
         return send_error(r, d, error_response(d, 400, "request body is empty"));
     }
-    LocConf *lcf = loc_conf(r);
-    JsonLimits limits;
-    limits.max_depth = static_cast<unsigned>(lcf->json_max_depth);
-    if (Status st = parse_request(d, body, limits, ctx->parsed); !st.ok()) {
+    JsonLimits limits = json_limits(r);
+    // Passthrough needs only model and stream; the full parse happens when a
+    // translation, a token estimate or a scenario decision needs it.
+    Status st = ctx->endpoint == Endpoint::kCountTokens ? parse_request(d, body, limits, ctx->parsed)
+                                                        : peek_request(d, body, limits, ctx->parsed);
+    if (!st.ok()) {
         return send_error(r, d, error_response(d, st.error()));
     }
     const std::string &model = ctx->parsed.facts.model;

@@ -333,6 +333,12 @@ LocConf *loc_conf(ngx_http_request_t *r) {
     return static_cast<LocConf *>(ngx_http_get_module_loc_conf(r, ngx_http_llmproxy_module));
 }
 
+JsonLimits json_limits(ngx_http_request_t *r) {
+    JsonLimits limits;
+    limits.max_depth = static_cast<unsigned>(loc_conf(r)->json_max_depth);
+    return limits;
+}
+
 store::StoreReader *store_reader(ngx_http_request_t *r) {
     MainConf *mcf = main_conf(r);
     if (mcf->reader == nullptr && mcf->store_path.len != 0 &&
