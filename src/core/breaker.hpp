@@ -81,7 +81,7 @@ struct BreakerState {
     std::uint64_t requests;     // attempts recorded
     std::uint64_t failures;
     std::uint64_t retries;      // attempts that were a retry on the same target
-    std::uint64_t fallbacks;    // attempts that took over after an earlier target failed
+    std::uint64_t fallbacks;    // first attempts on a non-primary target of a route
     std::uint64_t rejections;   // admissions refused because the breaker was open
     std::uint64_t opens;        // transitions to open
     std::array<std::uint64_t, kLatencyBuckets> latency_counts;  // per bucket, not cumulative
@@ -113,7 +113,8 @@ struct Outcome {
     std::uint64_t retry_after_ms = 0; // provider's Retry-After, 0 if none
     std::uint64_t latency_ms = 0;     // the attempt's latency as the caller measures it
     bool retry = false;               // this attempt was a retry on the same target
-    bool fallback = false;            // this attempt took over after an earlier target failed
+    bool fallback = false;            // first attempt on a non-primary target (an earlier
+                                      // target failed or its breaker refused)
 };
 
 // Records one finished attempt: lifetime counters and histogram always; the

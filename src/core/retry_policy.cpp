@@ -215,6 +215,54 @@ Decision next_step(const RetryConfig& cfg, std::uint32_t attempt_on_target,
     return {RetryAction::kRetrySame, delay};
 }
 
+std::optional<RouteAttempts::Attempt> RouteAttempts::next(const AdmitFn& admit) {
+    for (std::size_t i = current_; i < target_count_; ++i) {
+        Admission adm = admit(i, i + 1 == target_count_);
+        if (!adm.allowed) continue;
+        if (i != current_) {
+            current_ = i;
+            attempts_on_current_ = 0;
+        }
+        Attempt a;
+        a.target = i;
+        a.is_probe = adm.is_probe;
+        a.retry = attempts_on_current_ > 0;
+        a.fallback = i != 0 && attempts_on_current_ == 0;
+        ++attempts_on_current_;
+        ++attempts_;
+        last_ = a;
+        return a;
+    }
+    current_ = target_count_;
+    return std::nullopt;
+}
+
+Decision RouteAttempts::on_failure(const RetryConfig& cfg, std::uint64_t elapsed_ms,
+                                   FailureKind kind, int status,
+                                   std::optional<std::uint64_t> retry_after_ms,
+                                   std::uint64_t random) {
+    Decision d = next_step(cfg, attempts_on_current_, elapsed_ms, kind, status, retry_after_ms,
+                           random);
+    if (d.action == RetryAction::kNextTarget) {
+        ++current_;
+        attempts_on_current_ = 0;
+        if (current_ >= target_count_) return {RetryAction::kGiveUp, 0};
+    }
+    return d;
+}
+
+Outcome RouteAttempts::outcome(bool failure, std::uint64_t retry_after_ms,
+                               std::uint64_t latency_ms) const {
+    Outcome o;
+    o.failure = failure;
+    o.was_probe = last_.is_probe;
+    o.retry_after_ms = retry_after_ms;
+    o.latency_ms = latency_ms;
+    o.retry = last_.retry;
+    o.fallback = last_.fallback;
+    return o;
+}
+
 std::optional<std::uint64_t> parse_retry_after(std::string_view retry_after,
                                                std::string_view retry_after_ms,
                                                std::int64_t now_unix) {

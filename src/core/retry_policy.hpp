@@ -8,10 +8,13 @@
 // this happens only while nothing has been sent to the client.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
+#include "core/breaker.hpp"
 #include "core/status.hpp"
 
 namespace llmproxy {
@@ -59,6 +62,60 @@ struct Decision {
 Decision next_step(const RetryConfig& cfg, std::uint32_t attempt_on_target,
                    std::uint64_t elapsed_ms, FailureKind kind, int status,
                    std::optional<std::uint64_t> retry_after_ms, std::uint64_t random);
+
+// Walks one request through its route's ordered targets: which target the
+// next attempt goes to, whether it is a retry or a fallback, and what to do
+// after a failure. One per request, not shared; breaker admission is the
+// caller's callback (it takes the zone lock around breaker_admit()).
+//
+//   RouteAttempts plan(route.targets.size());
+//   while (auto a = plan.next(admit)) {
+//       ... send to targets[a->target] ...
+//       breaker_record(..., plan.outcome(failed, retry_after, latency));
+//       if (!failed) break;                    // done
+//       Decision d = plan.on_failure(...);
+//       if (d.action == RetryAction::kGiveUp) break;  // return the mapped error
+//       if (d.action == RetryAction::kRetrySame) wait d.delay_ms;
+//   }
+//   // next() == nullopt: no target left (every remaining one refused).
+class RouteAttempts {
+public:
+    struct Attempt {
+        std::size_t target = 0;  // index into the route's targets
+        bool is_probe = false;   // Admission::is_probe: report it in the Outcome
+        bool retry = false;      // another attempt on the same target
+        bool fallback = false;   // first attempt on a target other than the primary
+                                 // (an earlier one failed or its breaker refused)
+    };
+    // admit(target_index, last_target) -> Admission. last_target is true for
+    // the route's final target, which breaker_admit() never refuses.
+    using AdmitFn = std::function<Admission(std::size_t target, bool last_target)>;
+
+    explicit RouteAttempts(std::size_t target_count) : target_count_(target_count) {}
+
+    // The next attempt: the current target (again, after kRetrySame) or the
+    // first later one whose breaker admits it. A retry refused by a breaker
+    // that has just opened moves on too. nullopt when no target is left.
+    std::optional<Attempt> next(const AdmitFn& admit);
+
+    // After the current attempt failed: next_step() for it, with the walk
+    // updated. kNextTarget when no target is left becomes kGiveUp.
+    Decision on_failure(const RetryConfig& cfg, std::uint64_t elapsed_ms, FailureKind kind,
+                        int status, std::optional<std::uint64_t> retry_after_ms,
+                        std::uint64_t random);
+
+    // The breaker_record() outcome of the current attempt.
+    Outcome outcome(bool failure, std::uint64_t retry_after_ms, std::uint64_t latency_ms) const;
+
+    std::size_t attempts() const { return attempts_; }
+
+private:
+    std::size_t target_count_;
+    std::size_t current_ = 0;               // target of the last/next attempt
+    std::uint32_t attempts_on_current_ = 0;
+    std::size_t attempts_ = 0;
+    Attempt last_{};
+};
 
 // The provider's wait hint in ms. retry_after_ms is the `retry-after-ms`
 // header (OpenAI; a non-negative number, fractions allowed) and wins when

@@ -146,7 +146,7 @@ std::string status_prometheus(const std::vector<StatusEntry>& entries, std::uint
                   "Attempts that were a retry on the same provider and model.",
                   [](const StatusEntry& e) { return e.state.retries; });
     append_family(out, entries, "llmproxy_fallbacks_total", "counter",
-                  "Attempts that took over after an earlier target of the route failed.",
+                  "First attempts on a non-primary target of a route (an earlier target failed or was open).",
                   [](const StatusEntry& e) { return e.state.fallbacks; });
     append_family(out, entries, "llmproxy_breaker_rejections_total", "counter",
                   "Attempts skipped because the circuit breaker was open.",

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 #include "core/breaker.hpp"
 
@@ -405,6 +406,106 @@ TEST(Breaker, BucketCountIsClampedAndSingleBucketWorks) {
     breaker_record(one, c, 30'000, failure());  // next slice: old bucket reset
     EXPECT_EQ(one.phase, BreakerPhase::kClosed);
     EXPECT_EQ(breaker_window(one, c, 30'000).requests, 1u);
+}
+
+// Random admits and outcomes from several "workers" with lagging clocks:
+// only admitted attempts report, some late and out of order, some never
+// (a crashed worker); the target's health alternates. The invariants hold
+// whatever the interleaving.
+TEST(Breaker, RandomInterleavingKeepsInvariants) {
+    BreakerConfig c;
+    c.min_requests = 3;
+    c.open_ms = 2000;
+    c.max_open_ms = 20'000;
+    c.probe_timeout_ms = 5000;
+    std::uint64_t x = 0x2545F4914F6CDD1Dull;
+    auto rnd = [&x] {  // xorshift64*
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        return (x * 0x2545F4914F6CDD1Dull) >> 11;
+    };
+    struct InFlight {
+        bool is_probe;
+        std::uint64_t started_ms;
+    };
+    for (int run = 0; run < 50; ++run) {
+        BreakerState s = fresh();
+        std::uint64_t now = kT0;
+        std::vector<InFlight> in_flight;
+        // The claim of a half-open probe that has not reported back yet.
+        bool claim_pending = false;
+        std::uint64_t pending_claim_ms = 0;
+        std::uint64_t latency_total = 0, recorded = 0;
+        int opened = 0, closed_by_probe = 0;
+        for (int step = 0; step < 4000; ++step) {
+            now += rnd() % 200;
+            std::uint64_t worker_now = now - rnd() % 3;  // cached clocks lag a little
+            bool healthy = (step / 500) % 2 == 1;
+            BreakerPhase before = s.phase;
+            if (rnd() % 2 || in_flight.empty()) {
+                bool last = rnd() % 5 == 0;
+                Admission a = breaker_admit(s, c, worker_now, last);
+                if (a.state_before == BreakerPhase::kClosed || last) {
+                    EXPECT_TRUE(a.allowed);
+                }
+                if (a.is_probe) {
+                    // One probe at a time: a second claim only once the
+                    // unreported one expired.
+                    if (claim_pending) {
+                        EXPECT_GE(worker_now, pending_claim_ms + c.probe_timeout_ms);
+                    }
+                    claim_pending = true;
+                    pending_claim_ms = worker_now;
+                    EXPECT_EQ(a.state_before, BreakerPhase::kHalfOpen);
+                    EXPECT_TRUE(a.allowed);
+                }
+                if (a.allowed) in_flight.push_back({a.is_probe, worker_now});
+            } else {
+                // Some attempt finishes (any of them: out of order).
+                std::size_t i = rnd() % in_flight.size();
+                InFlight f = in_flight[i];
+                in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(i));
+                if (rnd() % 20 == 0) continue;  // its worker died: never reports
+                Outcome o;
+                o.was_probe = f.is_probe;
+                o.failure = rnd() % 10 < (healthy ? 1u : 9u);
+                o.retry_after_ms = o.failure && rnd() % 8 == 0 ? rnd() % 60'000 : 0;
+                o.latency_ms = worker_now - std::min(worker_now, f.started_ms);
+                latency_total += o.latency_ms;
+                ++recorded;
+                breaker_record(s, c, worker_now, o);
+                if (f.is_probe) claim_pending = false;
+                if (f.is_probe && !o.failure && before == BreakerPhase::kHalfOpen) {
+                    EXPECT_EQ(s.phase, BreakerPhase::kClosed);
+                    ++closed_by_probe;
+                }
+            }
+            if (before != BreakerPhase::kOpen && s.phase == BreakerPhase::kOpen) ++opened;
+            // Invariants.
+            if (s.phase == BreakerPhase::kOpen) {
+                // Each opening or Retry-After extension is capped from the
+                // time it happened.
+                EXPECT_LE(s.open_until_ms, now + c.max_open_ms);
+                EXPECT_EQ(s.probe_in_flight, 0);
+            }
+            if (s.phase == BreakerPhase::kClosed) {
+                EXPECT_EQ(s.probe_in_flight, 0);
+            }
+            if (s.phase != BreakerPhase::kHalfOpen) claim_pending = false;
+            WindowCounts w = breaker_window(s, c, now);
+            EXPECT_LE(w.failures, w.requests);
+            std::uint64_t hist = 0;
+            for (std::uint64_t n : s.latency_counts) hist += n;
+            ASSERT_EQ(hist, s.requests);
+            ASSERT_EQ(s.requests, recorded);
+            ASSERT_EQ(s.latency_sum_ms, latency_total);
+            ASSERT_LE(s.failures, s.requests);
+        }
+        EXPECT_GT(opened, 1) << "the run exercised opening";
+        EXPECT_GT(closed_by_probe, 0) << "the run exercised closing";
+        EXPECT_EQ(s.opens, static_cast<std::uint64_t>(opened));
+    }
 }
 
 TEST(Breaker, FailureStatuses) {

@@ -2,8 +2,10 @@
 // client errors), Retry-After parsing and timeout settings.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <limits>
 #include <set>
+#include <vector>
 
 #include "core/retry_policy.hpp"
 
@@ -138,6 +140,155 @@ TEST(RetryPolicy, BudgetExhaustedGivesUp) {
         EXPECT_EQ(next_step(c, 1, 59'999, k, 503, std::nullopt, 0).action == RetryAction::kGiveUp,
                   false);
     }
+}
+
+// ---- RouteAttempts: a route's targets with real breaker states ----
+
+struct Route {
+    std::vector<BreakerState> breakers;
+    BreakerConfig cfg;
+    std::uint64_t now = 1'000'000;
+    std::vector<std::size_t> admitted;  // every admission asked for, in order
+
+    explicit Route(std::size_t n) : breakers(n) {
+        std::memset(breakers.data(), 0, n * sizeof(BreakerState));
+    }
+    RouteAttempts::AdmitFn admit() {
+        return [this](std::size_t i, bool last) {
+            admitted.push_back(i);
+            return breaker_admit(breakers[i], cfg, now, last);
+        };
+    }
+    void open(std::size_t i) {
+        for (std::uint32_t k = 0; k < cfg.min_requests; ++k) {
+            Outcome o;
+            o.failure = true;
+            breaker_record(breakers[i], cfg, now, o);
+        }
+        ASSERT_EQ(breakers[i].phase, BreakerPhase::kOpen);
+    }
+};
+
+TEST(RouteAttempts, SuccessOnPrimary) {
+    Route r(3);
+    RouteAttempts plan(3);
+    auto a = plan.next(r.admit());
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->target, 0u);
+    EXPECT_FALSE(a->retry);
+    EXPECT_FALSE(a->fallback);
+    EXPECT_FALSE(a->is_probe);
+    Outcome o = plan.outcome(false, 0, 42);
+    EXPECT_FALSE(o.failure);
+    EXPECT_EQ(o.latency_ms, 42u);
+    EXPECT_FALSE(o.retry || o.fallback || o.was_probe);
+    EXPECT_EQ(plan.attempts(), 1u);
+}
+
+TEST(RouteAttempts, RetriesThenFallsBackThenGivesUp) {
+    Route r(2);
+    RetryConfig c;  // 2 retries per target
+    RouteAttempts plan(2);
+    std::vector<std::pair<std::size_t, std::string>> trace;
+    for (int guard = 0; guard < 20; ++guard) {
+        auto a = plan.next(r.admit());
+        if (!a) break;
+        trace.emplace_back(a->target, a->retry ? "retry" : a->fallback ? "fallback" : "first");
+        breaker_record(r.breakers[a->target], r.cfg, r.now, plan.outcome(true, 0, 10));
+        Decision d = plan.on_failure(c, 0, FailureKind::kStatus, 503, std::nullopt, 0);
+        if (d.action == RetryAction::kGiveUp) break;
+    }
+    const std::vector<std::pair<std::size_t, std::string>> want = {
+        {0, "first"}, {0, "retry"}, {0, "retry"}, {1, "fallback"}, {1, "retry"}, {1, "retry"}};
+    EXPECT_EQ(trace, want);
+    EXPECT_EQ(plan.attempts(), 6u);
+    EXPECT_EQ(r.breakers[0].retries, 2u);
+    EXPECT_EQ(r.breakers[1].fallbacks, 1u);
+    EXPECT_EQ(r.breakers[1].retries, 2u);
+}
+
+TEST(RouteAttempts, ClientErrorStopsAtOnce) {
+    Route r(3);
+    RouteAttempts plan(3);
+    ASSERT_TRUE(plan.next(r.admit()));
+    Decision d = plan.on_failure(RetryConfig{}, 0, FailureKind::kStatus, 400, std::nullopt, 0);
+    EXPECT_EQ(d.action, RetryAction::kGiveUp);
+}
+
+TEST(RouteAttempts, OpenBreakerSkipsButNeverTheLastTarget) {
+    Route r(3);
+    r.open(0);
+    r.open(1);
+    r.open(2);
+    RouteAttempts plan(3);
+    auto a = plan.next(r.admit());
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->target, 2u) << "all open: the last target still serves";
+    EXPECT_TRUE(a->fallback);
+    EXPECT_FALSE(a->is_probe);
+    EXPECT_EQ(r.admitted, (std::vector<std::size_t>{0, 1, 2}));
+    EXPECT_EQ(r.breakers[0].rejections, 1u);
+    EXPECT_EQ(r.breakers[1].rejections, 1u);
+}
+
+TEST(RouteAttempts, OpenPrimarySkippedToHealthySecondary) {
+    Route r(3);
+    r.open(0);
+    RouteAttempts plan(3);
+    auto a = plan.next(r.admit());
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->target, 1u);
+    EXPECT_TRUE(a->fallback);
+}
+
+TEST(RouteAttempts, RetryRefusedByFreshlyOpenedBreakerMovesOn) {
+    Route r(2);
+    RouteAttempts plan(2);
+    auto a = plan.next(r.admit());
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->target, 0u);
+    r.open(0);  // other requests tripped it meanwhile
+    Decision d = plan.on_failure(RetryConfig{}, 0, FailureKind::kConnect, 0, std::nullopt, 0);
+    ASSERT_EQ(d.action, RetryAction::kRetrySame);
+    a = plan.next(r.admit());
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->target, 1u);
+    EXPECT_FALSE(a->retry);
+    EXPECT_TRUE(a->fallback);
+}
+
+TEST(RouteAttempts, HalfOpenProbeIsReportedAndClosesOnSuccess) {
+    Route r(2);
+    r.open(0);
+    r.now += r.cfg.open_ms;
+    RouteAttempts plan(2);
+    auto a = plan.next(r.admit());
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->target, 0u);
+    EXPECT_TRUE(a->is_probe);
+    Outcome o = plan.outcome(false, 0, 5);
+    EXPECT_TRUE(o.was_probe);
+    breaker_record(r.breakers[0], r.cfg, r.now, o);
+    EXPECT_EQ(r.breakers[0].phase, BreakerPhase::kClosed);
+}
+
+TEST(RouteAttempts, TimeoutMovesOnAndLastTimeoutGivesUp) {
+    Route r(2);
+    RouteAttempts plan(2);
+    ASSERT_EQ(plan.next(r.admit())->target, 0u);
+    EXPECT_EQ(plan.on_failure(RetryConfig{}, 1000, FailureKind::kTimeout, 0, std::nullopt, 0).action,
+              RetryAction::kNextTarget);
+    ASSERT_EQ(plan.next(r.admit())->target, 1u);
+    EXPECT_EQ(plan.on_failure(RetryConfig{}, 2000, FailureKind::kTimeout, 0, std::nullopt, 0).action,
+              RetryAction::kGiveUp);
+    EXPECT_FALSE(plan.next(r.admit()));
+}
+
+TEST(RouteAttempts, EmptyRouteHasNoAttempt) {
+    Route r(0);
+    RouteAttempts plan(0);
+    EXPECT_FALSE(plan.next(r.admit()));
+    EXPECT_TRUE(r.admitted.empty());
 }
 
 // Retry-After parsing. 784111777 is Sun, 06 Nov 1994 08:49:37 GMT.
