@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.hpp"
+#include "core/retry_policy.hpp"
 
 namespace llmproxy::ctl {
 
@@ -49,6 +50,10 @@ constexpr const char* kOptionsHelp = R"(
   --upstream NAME               connect through the nginx 'upstream NAME {}'
                                 block (keepalive pools, load balancing);
                                 base URL still gives scheme, Host, SNI, path
+  --timeouts 'connect=5s first_byte=30s idle=2m total=15m'
+                                this provider's attempt timeouts (any subset;
+                                units ms, s, m); the rest come from nginx's
+                                llmproxy_timeouts
 )";
 
 constexpr const char* kSetOnlyHelp = R"(
@@ -61,6 +66,7 @@ constexpr const char* kSetOnlyHelp = R"(
   --clear-quirks                reset all quirks to their defaults
   --remove-quirk NAME           reset one quirk (repeatable)
   --no-upstream                 connect directly again
+  --no-timeouts                 use nginx's llmproxy_timeouts again
 )";
 
 const std::vector<FlagSpec>& provider_flags() {
@@ -73,6 +79,7 @@ const std::vector<FlagSpec>& provider_flags() {
         {"remove-header", true, true},    {"clear-model-max-tokens", false, false},
         {"remove-model-max-tokens", true, true}, {"clear-quirks", false, false},
         {"remove-quirk", true, true},     {"no-upstream", false, false},
+        {"timeouts", true, false},        {"no-timeouts", false, false},
         {"reveal", false, false},
     };
     return flags;
@@ -188,6 +195,13 @@ std::optional<std::string> apply_options(const Args& args, ProviderRecord& p) {
         if (Status st = store::validate_upstream_name(*up); !st) return st.error().message;
         p.upstream = *up;
     }
+    if (args.has("timeouts") && args.has("no-timeouts")) return "use only one of --timeouts and --no-timeouts";
+    if (args.has("no-timeouts")) p.timeouts.clear();
+    if (auto t = args.get("timeouts")) {
+        TimeoutConfig scratch;
+        if (Status st = apply_timeout_settings(scratch, *t); !st) return "--timeouts: " + st.error().describe();
+        p.timeouts = *t;
+    }
     return std::nullopt;
 }
 
@@ -247,6 +261,9 @@ void write_provider_json(JsonWriter& w, const ProviderRecord& p, const std::stri
     w.Key("upstream");
     if (p.upstream.empty()) w.Null();
     else json_string(w, p.upstream);
+    w.Key("timeouts");
+    if (p.timeouts.empty()) w.Null();
+    else json_string(w, p.timeouts);
     w.Key("model_max_tokens");
     w.StartObject();
     for (const auto& [model, n] : p.model_max_tokens) {
@@ -271,7 +288,8 @@ void print_provider_text(const ProviderRecord& p, const std::string* revealed_ke
               << "format:      " << dialect_name(p.format) << "\n"
               << "base_url:    " << p.base_url << "\n"
               << "api_key:     " << (revealed_key ? *revealed_key : api_key_summary(p)) << "\n"
-              << "upstream:    " << (p.upstream.empty() ? "-" : p.upstream) << "\n";
+              << "upstream:    " << (p.upstream.empty() ? "-" : p.upstream) << "\n"
+              << "timeouts:    " << (p.timeouts.empty() ? "-" : p.timeouts) << "\n";
     std::cout << "headers:     " << (p.headers.empty() ? "-" : "") << "\n";
     for (const auto& h : p.headers) {
         bool hide = !reveal && is_sensitive_header(h.name);
@@ -300,7 +318,8 @@ int provider_add_or_set(Context& ctx, const Args& args, bool add) {
     const char* cmd = add ? "provider add" : "provider set";
     if (args.positional.size() != 1) return usage_error(cmd, "expected exactly one provider NAME");
     for (const char* set_only : {"no-api-key", "clear-headers", "remove-header", "clear-model-max-tokens",
-                                 "remove-model-max-tokens", "clear-quirks", "remove-quirk", "no-upstream"}) {
+                                 "remove-model-max-tokens", "clear-quirks", "remove-quirk", "no-upstream",
+                                 "no-timeouts"}) {
         if (add && args.has(set_only)) return usage_error(cmd, std::string("--") + set_only + " is for provider set");
     }
     if (args.has("reveal")) return usage_error(cmd, "--reveal is for provider show");

@@ -1,4 +1,5 @@
 // llmproxy-ctl route set|list|rm|match
+#include <cstdlib>
 #include <iostream>
 
 #include "cli.hpp"
@@ -11,7 +12,8 @@ using store::RouteRecord;
 
 constexpr const char* kRouteHelp = R"(usage: llmproxy-ctl route COMMAND ...
 
-  set PATTERN TARGET[,TARGET...]   create or replace the route for PATTERN
+  set PATTERN TARGET[,TARGET...] [--threshold TOKENS]
+                                   create or replace the route for PATTERN
   list                             routes in the order they are tried
   rm PATTERN                       remove a route
   match MODEL                      show which route a model name takes
@@ -22,6 +24,7 @@ PATTERN is one of
   re:REGEX                         re:gpt-4o(-mini)?  (PCRE2, UTF-8, must match
                                    the whole model name)
   default                          every model no other route matches
+  scenario:NAME                    Claude Code scenario routing (below)
 
 TARGET is provider/model: the provider must exist; the model is what the
 provider is asked for and may itself contain '/' (split at the first '/').
@@ -33,10 +36,22 @@ Precedence, first match wins:
   2. globs, most literal (non-wildcard) characters first; ties by pattern text
   3. regexes, in pattern text order
   4. default
+
+Scenario routes are consulted before any model pattern. A request that fits
+a scenario with a route goes there; the first fitting scenario wins:
+  scenario:long-context  estimated input tokens above the route's
+                         --threshold (default 60000)
+  scenario:web-search    a web_search server tool is declared
+  scenario:image         an image anywhere in the request
+  scenario:think         extended thinking / reasoning is enabled
+  scenario:background    a haiku-class model ("haiku" in the name): Claude
+                         Code's background calls
+The chosen route shows in $llmproxy_route and the x-llmproxy-route header.
 )";
 
 const char* kind_of(const std::string& pattern) {
     if (pattern == "default") return "default";
+    if (pattern.rfind("scenario:", 0) == 0) return "scenario";
     if (pattern.rfind("re:", 0) == 0) return "regex";
     if (pattern.find_first_of("*?") != std::string::npos) return "glob";
     return "exact";
@@ -64,6 +79,10 @@ void write_route_json(JsonWriter& w, const RouteRecord& r) {
         w.EndObject();
     }
     w.EndArray();
+    if (r.threshold != 0) {
+        w.Key("threshold");
+        w.Uint64(r.threshold);
+    }
     json_key_time(w, "created_at", r.created_at);
     w.EndObject();
 }
@@ -91,6 +110,19 @@ int route_set(Context& ctx, const Args& args) {
         }
     }
     if (r.targets.empty()) return usage_error("route set", "expected at least one TARGET");
+    if (auto t = args.get("threshold")) {
+        if (r.pattern != "scenario:long-context") {
+            return usage_error("route set", "--threshold is for scenario:long-context");
+        }
+        char* end = nullptr;
+        unsigned long long n = std::strtoull(t->c_str(), &end, 10);
+        if (t->empty() || *end != '\0' || n == 0) {
+            return usage_error("route set", "--threshold needs a positive number of tokens");
+        }
+        r.threshold = n;
+    } else if (r.pattern == "scenario:long-context") {
+        r.threshold = store::kDefaultLongContextThreshold;
+    }
     if (Status st = store::validate_route(r); !st) return usage_error("route set", st.error().message);
     auto writer = open_store(ctx);
     if (!writer) return fail(writer.error());
@@ -180,7 +212,9 @@ int cmd_route(Context& ctx, const std::vector<std::string>& argv) {
         return usage_error("route", "unknown route command '" + sub + "'");
     }
     std::string cmd = "route " + sub;
-    auto args = parse_args(std::vector<std::string>(argv.begin() + 1, argv.end()), {}, ctx);
+    static const std::vector<FlagSpec> set_flags = {{"threshold", true, false}};
+    auto args = parse_args(std::vector<std::string>(argv.begin() + 1, argv.end()),
+                           sub == "set" ? set_flags : std::vector<FlagSpec>{}, ctx);
     if (!args) return usage_error(cmd, args.error().describe());
     if (args->help) {
         std::cout << kRouteHelp;

@@ -8,6 +8,7 @@ namespace llmproxy {
 
 bool is_exact_model_pattern(std::string_view pattern) {
     return pattern != "default" && pattern.rfind("re:", 0) != 0 &&
+           pattern.rfind("scenario:", 0) != 0 &&
            pattern.find_first_of("*?") == std::string_view::npos;
 }
 

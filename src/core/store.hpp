@@ -30,6 +30,7 @@ inline constexpr unsigned kSchemaVersion = 1;
 inline constexpr unsigned kMaxReaders = 1024;                  // ctl and workers agree
 inline constexpr std::size_t kMapSize = std::size_t(1) << 30;  // 1 GiB
 inline constexpr unsigned kMaxDbs = 8;
+inline constexpr std::uint64_t kDefaultLongContextThreshold = 60000;
 
 using Digest = std::array<std::uint8_t, 32>;
 
@@ -66,6 +67,9 @@ struct Target {
 struct RouteRecord {
     std::string pattern;              // exact name, glob with '*', "re:REGEX", or "default"
     std::vector<Target> targets;      // ordered: first is primary, rest fallbacks
+    // scenario:long-context only: estimated input tokens above which the
+    // scenario applies (0 = kDefaultLongContextThreshold).
+    std::uint64_t threshold = 0;
     std::int64_t created_at = 0;
 };
 
@@ -134,7 +138,8 @@ Result<std::string> open_secret(const MasterKey& k, std::string_view associated_
 // ---- route patterns ----
 // A compiled set of routes. Precedence: exact name, then globs (most literal
 // characters first, ties by pattern text), then regexes (in pattern order),
-// then "default".
+// then "default". Scenario keys ("scenario:NAME", core/scenario.hpp) are
+// looked up by the gateway before any of these.
 class RouteTable {
 public:
     RouteTable();
@@ -143,7 +148,11 @@ public:
     RouteTable& operator=(RouteTable&&) noexcept;
 
     static Result<RouteTable> build(std::vector<RouteRecord> routes);
+    // The model-pattern route for `model` (scenario keys never match here).
     const RouteRecord* match(std::string_view model) const;
+    // The route stored under a scenario key ("scenario:think"), if any.
+    const RouteRecord* scenario(std::string_view key) const;
+    bool has_scenarios() const;
     const std::vector<RouteRecord>& routes() const;
     // The routes in the order match() tries them (for listings).
     std::vector<const RouteRecord*> in_precedence_order() const;

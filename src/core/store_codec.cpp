@@ -140,6 +140,7 @@ std::string encode(const ProviderRecord& r) {
     }
     w.EndArray();
     if (!r.upstream.empty()) put_string(w, "upstream", r.upstream);
+    if (!r.timeouts.empty()) put_string(w, "timeouts", r.timeouts);
     w.Key("model_max_tokens");
     w.StartObject();
     for (const auto& [model, n] : r.model_max_tokens) {
@@ -175,6 +176,7 @@ Result<ProviderRecord> decode_provider(std::string_view json) {
     LLMP_TRY(rd.string(o, "api_key_sealed", r.api_key_sealed, false));
     LLMP_TRY(rd.string(o, "api_key_env", r.api_key_env, false));
     LLMP_TRY(rd.string(o, "upstream", r.upstream, false));
+    LLMP_TRY(rd.string(o, "timeouts", r.timeouts, false));
 
     auto headers = rd.array(o, "headers");
     if (!headers) return headers.error();
@@ -228,6 +230,10 @@ std::string encode(const RouteRecord& r) {
         w.EndObject();
     }
     w.EndArray();
+    if (r.threshold != 0) {
+        w.Key("threshold");
+        w.Uint64(r.threshold);
+    }
     put_int(w, "created_at", r.created_at);
     w.EndObject();
     return finish(sb);
@@ -249,6 +255,10 @@ Result<RouteRecord> decode_route(std::string_view json) {
         LLMP_TRY(rd.string(t, "model", target.model, true));
         r.targets.push_back(std::move(target));
     }
+    std::int64_t threshold = 0;
+    LLMP_TRY(rd.int64(o, "threshold", threshold));
+    if (threshold < 0) return rd.fail("threshold", "must not be negative");
+    r.threshold = static_cast<std::uint64_t>(threshold);
     LLMP_TRY(rd.int64(o, "created_at", r.created_at));
     return r;
 }

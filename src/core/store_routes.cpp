@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "core/scenario.hpp"
 #include "core/store.hpp"
 #include "core/store_internal.hpp"
 
@@ -21,10 +22,11 @@ constexpr std::size_t kMaxPatternLen = 512;
 // Bounds backtracking so a pathological regex cannot stall a worker.
 constexpr std::uint32_t kRegexMatchLimit = 100000;
 
-enum class PatternKind { kExact, kGlob, kRegex, kDefault };
+enum class PatternKind { kExact, kGlob, kRegex, kDefault, kScenario };
 
 PatternKind kind_of(std::string_view pattern) {
     if (pattern == kDefaultPattern) return PatternKind::kDefault;
+    if (is_scenario_route_key(pattern)) return PatternKind::kScenario;
     if (pattern.substr(0, kRegexPrefix.size()) == kRegexPrefix) return PatternKind::kRegex;
     if (pattern.find_first_of("*?") != std::string_view::npos) return PatternKind::kGlob;
     return PatternKind::kExact;
@@ -145,6 +147,7 @@ struct RouteTable::Impl {
     std::vector<std::size_t> globs;  // precedence order
     std::vector<std::pair<std::size_t, RegexCode>> regexes;  // pattern order
     std::optional<std::size_t> fallback;  // "default"
+    std::map<std::string, std::size_t, std::less<>> scenarios;
     MatchContext match_context = make_match_context();
 };
 
@@ -167,6 +170,7 @@ Result<RouteTable> RouteTable::build(std::vector<RouteRecord> routes) {
         if (Status st = validate_pattern_text(pattern); !st) return st.error();
         switch (kind_of(pattern)) {
         case PatternKind::kDefault: impl.fallback = i; break;
+        case PatternKind::kScenario: impl.scenarios.emplace(pattern, i); break;
         case PatternKind::kExact: impl.exact.emplace(pattern, i); break;
         case PatternKind::kGlob: impl.globs.push_back(i); break;
         case PatternKind::kRegex: {
@@ -198,12 +202,20 @@ const RouteRecord* RouteTable::match(std::string_view model) const {
     return nullptr;
 }
 
+const RouteRecord* RouteTable::scenario(std::string_view key) const {
+    auto it = impl_->scenarios.find(key);
+    return it == impl_->scenarios.end() ? nullptr : &impl_->routes[it->second];
+}
+
+bool RouteTable::has_scenarios() const { return !impl_->scenarios.empty(); }
+
 const std::vector<RouteRecord>& RouteTable::routes() const { return impl_->routes; }
 
 std::vector<const RouteRecord*> RouteTable::in_precedence_order() const {
     const Impl& impl = *impl_;
     std::vector<const RouteRecord*> out;
     out.reserve(impl.routes.size());
+    for (const auto& [pattern, i] : impl.scenarios) out.push_back(&impl.routes[i]);
     for (const auto& [pattern, i] : impl.exact) out.push_back(&impl.routes[i]);
     for (std::size_t i : impl.globs) out.push_back(&impl.routes[i]);
     for (const auto& entry : impl.regexes) out.push_back(&impl.routes[entry.first]);
@@ -213,6 +225,12 @@ std::vector<const RouteRecord*> RouteTable::in_precedence_order() const {
 
 Status validate_pattern(std::string_view pattern) {
     if (Status st = validate_pattern_text(pattern); !st) return st;
+    if (kind_of(pattern) == PatternKind::kScenario && !scenario_from_route_key(pattern)) {
+        return make_error(ErrorCode::kInvalidRequest, "pattern",
+                          "unknown scenario '" + std::string(pattern) +
+                              "' (scenario:long-context, scenario:web-search, scenario:image, "
+                              "scenario:think, scenario:background)");
+    }
     if (kind_of(pattern) == PatternKind::kRegex) {
         auto code = compile_regex(pattern);
         if (!code) return code.status();
@@ -223,6 +241,7 @@ Status validate_pattern(std::string_view pattern) {
 bool pattern_matches(std::string_view pattern, std::string_view model) {
     switch (kind_of(pattern)) {
     case PatternKind::kDefault: return false;
+    case PatternKind::kScenario: return false;
     case PatternKind::kExact: return pattern == model;
     case PatternKind::kGlob: return glob_matches(pattern, model);
     case PatternKind::kRegex: {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 
+#include "core/retry_policy.hpp"
 #include "core/store.hpp"
 #include "core/store_internal.hpp"
 
@@ -205,6 +206,12 @@ Status validate_provider(const ProviderRecord& r) {
     if (*url != r.base_url) return invalid("base_url", "base URL is not normalised");
     if (!r.api_key_sealed.empty() && !r.api_key_env.empty()) {
         return invalid("api_key", "a provider has either a stored API key or an environment variable, not both");
+    }
+    if (!r.timeouts.empty()) {
+        TimeoutConfig scratch;
+        if (Status st = apply_timeout_settings(scratch, r.timeouts); !st) {
+            return invalid("timeouts", st.error().describe());
+        }
     }
     if (!r.api_key_env.empty()) {
         if (Status st = validate_env_var_name(r.api_key_env); !st) return st;

@@ -10,6 +10,7 @@
 
 #include "core/errors.hpp"
 #include "core/model_listing.hpp"
+#include "core/scenario.hpp"
 #include "core/token_estimate.hpp"
 
 namespace llmproxy::ngx {
@@ -233,6 +234,35 @@ ngx_int_t list_models(ngx_http_request_t *r, RequestCtx *ctx) {
                          models_response(ctx->client, listable_models(*ctx->snapshot, *ctx->key)));
 }
 
+// Claude Code scenario routing (core/scenario.hpp): a fitting scenario with a
+// route configured wins over the model's pattern route. Only stores with
+// scenario routes pay for the full parse (and the token estimate only with
+// a long-context route). Returns NGX_OK, or the rc of an error sent.
+ngx_int_t scenario_route(ngx_http_request_t *r, RequestCtx *ctx,
+                         const store::RouteRecord **route) {
+    const store::RouteTable &routes = ctx->snapshot->routes;
+    if (!routes.has_scenarios()) {
+        return NGX_OK;
+    }
+    if (Status st = ensure_parsed(ctx->parsed, json_limits(r)); !st.ok()) {
+        return send_error(r, ctx->client, error_response(ctx->client, st.error()));
+    }
+    auto has_route = [&](std::string_view key) { return routes.scenario(key) != nullptr; };
+    std::uint64_t threshold = 0;
+    if (const store::RouteRecord *lc = routes.scenario("scenario:long-context")) {
+        threshold = lc->threshold != 0 ? lc->threshold : store::kDefaultLongContextThreshold;
+    }
+    RequestFacts &facts = ctx->parsed.facts;
+    if (long_context_estimate_needed(threshold, has_route)) {
+        facts.estimated_input_tokens = estimate_input_tokens(ctx->parsed);
+    }
+    Scenario s = classify(facts, threshold, has_route);
+    if (s != Scenario::kNone) {
+        *route = routes.scenario(scenario_route_key(s));
+    }
+    return NGX_OK;
+}
+
 // Everything after the body has been read; returns what a content handler
 // would return (an rc to finalize with, or NGX_DONE when a subrequest runs).
 ngx_int_t handle_inference(ngx_http_request_t *r, RequestCtx *ctx) {
@@ -271,7 +301,13 @@ ngx_int_t handle_inference(ngx_http_request_t *r, RequestCtx *ctx) {
         return rc;
     }
 
-    const store::RouteRecord *route = ctx->snapshot->routes.match(model);
+    const store::RouteRecord *route = nullptr;
+    if (ngx_int_t rc2 = scenario_route(r, ctx, &route); rc2 != NGX_OK) {
+        return rc2;
+    }
+    if (route == nullptr) {
+        route = ctx->snapshot->routes.match(model);
+    }
     if (route == nullptr || route->targets.empty()) {
         return send_error(r, d,
                           error_response(d, 404, "model " + model + " is not served here (no route)",
