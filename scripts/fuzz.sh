@@ -20,7 +20,7 @@ targets=()
 for src in "$root"/src/core/fuzz/*_fuzz.cpp; do
     targets+=("$(basename "$src" .cpp)")
 done
-cmake --build "$build" -j"$jobs" --target "${targets[@]}" 2>&1 | grep -E 'error|warning' || true
+cmake --build "$build" -j"$jobs" --target "${targets[@]}" 2>&1 | grep -E 'error:|warning:' || true
 
 # Input sizes: whole requests and responses (the Claude Code fixture is
 # ~50 KB), shorter streams so each run explores more event sequences.
