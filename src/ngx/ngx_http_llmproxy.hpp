@@ -117,9 +117,6 @@ struct Attempt {
     bool                      got_data = false;
     bool                      timed_out = false;
     TargetRef                 target;
-    bool                      is_probe = false;
-    bool                      is_retry = false;
-    bool                      is_fallback = false;
     bool                      recorded = false;          /* breaker outcome reported */
     TimeoutConfig             timeout;
 };
@@ -142,11 +139,10 @@ struct RequestCtx {
     std::string               route_key;        /* the route pattern chosen */
 
     Attempt                   at;               /* the current (or last) attempt */
-    std::size_t               target_index = 0;
-    unsigned                  attempt_on_target = 0;
-    unsigned                  attempts = 0;
+    std::optional<RouteAttempts> plan;          /* walk over route->targets */
     ngx_msec_t                started = 0;
     ngx_event_t               retry_ev{};
+    ErrorResponse             last_error;     /* answer if the retry finds no target */
     ngx_event_t               watch_ev{};     /* per-attempt timeouts */
 
     bool                      committed = false;         /* main header sent */

@@ -22,7 +22,7 @@ struct Failure {
     std::optional<std::uint64_t> retry_after_ms;
 };
 
-ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx);
+ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorResponse &fallback);
 
 void watch_handler(ngx_event_t *ev) noexcept;
 
@@ -85,7 +85,7 @@ void retry_handler(ngx_event_t *ev) noexcept {
     ngx_connection_t *c = r->connection;
     ngx_int_t rc;
     try {
-        rc = begin_attempt(r, ctx);
+        rc = begin_attempt(r, ctx, ctx->last_error);
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "llmproxy: %s", e.what());
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -97,22 +97,11 @@ void retry_handler(ngx_event_t *ev) noexcept {
     ngx_http_run_posted_requests(c);
 }
 
-Outcome outcome_of(const RequestCtx *ctx, bool failure, std::uint64_t retry_after_ms) {
-    Outcome o;
-    o.failure = failure;
-    o.was_probe = ctx->at.is_probe;
-    o.retry_after_ms = retry_after_ms;
-    o.latency_ms = ngx_current_msec - ctx->at.started;
-    o.retry = ctx->at.is_retry;
-    o.fallback = ctx->at.is_fallback;
-    return o;
-}
-
 void record(RequestCtx *ctx, bool failure, std::uint64_t retry_after_ms = 0) {
     if (ctx->at.recorded) return;
     ctx->at.recorded = true;
     zone_record(ctx->at.target, loc_conf(ctx->request)->breaker,
-                outcome_of(ctx, failure, retry_after_ms));
+                ctx->plan->outcome(failure, retry_after_ms, ngx_current_msec - ctx->at.started));
 }
 
 std::string provider_name(const RequestCtx *ctx) { return ctx->at.provider->record.name; }
@@ -249,12 +238,12 @@ ngx_int_t conclude(ngx_http_request_t *r, RequestCtx *ctx) {
     bool target_fault = failure->kind != FailureKind::kStatus || is_failure_status(failure->status);
     record(ctx, target_fault, failure->retry_after_ms.value_or(0));
     LocConf *lcf = loc_conf(r);
-    Decision d = next_step(lcf->retry, ctx->attempt_on_target, ngx_current_msec - ctx->started,
-                           failure->kind, failure->status, failure->retry_after_ms,
-                           static_cast<std::uint64_t>(ngx_random()) << 32 ^
-                               static_cast<std::uint64_t>(ngx_random()));
+    Decision d = ctx->plan->on_failure(lcf->retry, ngx_current_msec - ctx->started, failure->kind,
+                                       failure->status, failure->retry_after_ms,
+                                       static_cast<std::uint64_t>(ngx_random()) << 32 ^
+                                           static_cast<std::uint64_t>(ngx_random()));
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "llmproxy: attempt %ui on \"%s/%s\" failed (%d): %s", ctx->attempts,
+                  "llmproxy: attempt %uz on \"%s/%s\" failed (%d): %s", ctx->plan->attempts(),
                   provider_name(ctx).c_str(), ctx->at.target_model.c_str(), failure->status,
                   d.action == RetryAction::kRetrySame    ? "retrying"
                   : d.action == RetryAction::kNextTarget ? "next target"
@@ -262,111 +251,94 @@ ngx_int_t conclude(ngx_http_request_t *r, RequestCtx *ctx) {
     switch (d.action) {
     case RetryAction::kRetrySame:
         if (d.delay_ms == 0) {
-            return begin_attempt(r, ctx);
+            return begin_attempt(r, ctx, failure->error);
         }
+        ctx->last_error = failure->error;
         arm_timer(&ctx->retry_ev, retry_handler, ctx, static_cast<ngx_msec_t>(d.delay_ms));
         return NGX_DONE;
     case RetryAction::kNextTarget:
-        if (ctx->target_index + 1 < ctx->route->targets.size()) {
-            ctx->target_index++;
-            ctx->attempt_on_target = 0;
-            return begin_attempt(r, ctx);
-        }
-        break;
+        return begin_attempt(r, ctx, failure->error);
     case RetryAction::kGiveUp:
         break;
     }
     return send_error(r, ctx->client, failure->error);
 }
 
-// Picks the next target from ctx->target_index on (skipping unknown
-// providers and open breakers, never the last target), translates the
-// request for it and starts the subrequest.
-ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx) {
+// Starts the next attempt of the route's walk (core RouteAttempts: retry,
+// or the next target whose breaker admits it; unknown providers are skipped
+// like open breakers). When no target is left, the client gets `fallback`.
+ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorResponse &fallback) {
     const auto &targets = ctx->route->targets;
     LocConf *lcf = loc_conf(r);
-    bool fallback = ctx->attempts > 0 && ctx->attempt_on_target == 0;
-    while (ctx->target_index < targets.size()) {
-        const store::Target &t = targets[ctx->target_index];
-        bool last = ctx->target_index + 1 == targets.size();
-        const store::ResolvedProvider *p = ctx->snapshot->provider(t.provider);
-        if (p == nullptr) {
+    TargetRef admitted;
+    auto admit = [&](std::size_t i, bool last) {
+        const store::Target &t = targets[i];
+        Admission a;
+        if (ctx->snapshot->provider(t.provider) == nullptr) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "llmproxy: route \"%s\" names unknown provider \"%s\"",
                           ctx->route->pattern.c_str(), t.provider.c_str());
-            if (last) {
-                return send_error(r, ctx->client,
-                                  error_response(ctx->client, 502,
-                                                 "the route for this model is misconfigured"));
-            }
-            ctx->target_index++;
-            ctx->attempt_on_target = 0;
-            continue;
+            return a;
         }
-        TargetRef ref = zone_target(main_conf(r)->zone, t.provider, t.model);
-        Admission adm = zone_admit(ref, lcf->breaker, last);
-        if (!adm.allowed) {
+        admitted = zone_target(main_conf(r)->zone, t.provider, t.model);
+        a = zone_admit(admitted, lcf->breaker, last);
+        if (!a.allowed) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "llmproxy: breaker open for \"%s/%s\", trying the next target",
                           t.provider.c_str(), t.model.c_str());
-            ctx->target_index++;
-            ctx->attempt_on_target = 0;
-            fallback = true;
-            continue;
         }
-        Attempt &at = ctx->at;
-        at = Attempt{};
-        at.provider = p;
-        at.target_model = t.model;
-        at.target = ref;
-        at.is_probe = adm.is_probe;
-        at.is_retry = ctx->attempt_on_target > 0;
-        at.is_fallback = fallback;
-        at.started = ngx_current_msec;
-        at.timeout = lcf->timeout;
-        if (!p->record.timeouts.empty()) {
-            (void) apply_timeout_settings(at.timeout, p->record.timeouts);
-        }
-
-        TranslateOptions opts;
-        opts.target_model = at.target_model;
-        opts.quirks = p->quirks;
-        auto cap = p->record.model_max_tokens.find(at.target_model);
-        if (cap != p->record.model_max_tokens.end()) {
-            opts.max_tokens_cap = cap->second;
-        }
-        if ((p->record.format != ctx->client || opts.max_tokens_cap) &&
-            !ctx->parsed.doc.IsObject()) {
-            if (Status st = ensure_parsed(ctx->parsed, json_limits(r)); !st.ok()) {
-                return send_error(r, ctx->client, error_response(ctx->client, st.error()));
-            }
-        }
-        auto translated = translate_request(ctx->parsed, p->record.format, opts);
-        if (!translated.ok()) {
-            return send_error(r, ctx->client, error_response(ctx->client, translated.error()));
-        }
-        at.translated = std::move(translated.value());
-        ctx->attempts++;
-        ctx->attempt_on_target++;
-        ngx_int_t rc = start_upstream(r, ctx);
-        if (rc != NGX_DONE) {
-            return rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
-        }
-        arm_timer(&ctx->watch_ev, watch_handler, ctx, watch_remaining(ctx));
-        return NGX_DONE;
+        return a;
+    };
+    std::optional<RouteAttempts::Attempt> next = ctx->plan->next(admit);
+    if (!next) {
+        return send_error(r, ctx->client, fallback);
     }
-    return send_error(r, ctx->client,
-                      error_response(ctx->client, 503, "no provider is available for this model"));
+    const store::Target &t = targets[next->target];
+    const store::ResolvedProvider *p = ctx->snapshot->provider(t.provider);
+    Attempt &at = ctx->at;
+    at = Attempt{};
+    at.provider = p;
+    at.target_model = t.model;
+    at.target = admitted;
+    at.started = ngx_current_msec;
+    at.timeout = lcf->timeout;
+    if (!p->record.timeouts.empty()) {
+        (void) apply_timeout_settings(at.timeout, p->record.timeouts);
+    }
+
+    TranslateOptions opts;
+    opts.target_model = at.target_model;
+    opts.quirks = p->quirks;
+    auto cap = p->record.model_max_tokens.find(at.target_model);
+    if (cap != p->record.model_max_tokens.end()) {
+        opts.max_tokens_cap = cap->second;
+    }
+    if ((p->record.format != ctx->client || opts.max_tokens_cap) && !ctx->parsed.doc.IsObject()) {
+        if (Status st = ensure_parsed(ctx->parsed, json_limits(r)); !st.ok()) {
+            return send_error(r, ctx->client, error_response(ctx->client, st.error()));
+        }
+    }
+    auto translated = translate_request(ctx->parsed, p->record.format, opts);
+    if (!translated.ok()) {
+        return send_error(r, ctx->client, error_response(ctx->client, translated.error()));
+    }
+    at.translated = std::move(translated.value());
+    ngx_int_t rc = start_upstream(r, ctx);
+    if (rc != NGX_DONE) {
+        return rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
+    }
+    arm_timer(&ctx->watch_ev, watch_handler, ctx, watch_remaining(ctx));
+    return NGX_DONE;
 }
 
 }  // namespace
 
 ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
     ctx->started = ngx_current_msec;
-    ctx->target_index = 0;
-    ctx->attempt_on_target = 0;
-    ctx->attempts = 0;
-    return begin_attempt(r, ctx);
+    ctx->plan.emplace(ctx->route->targets.size());
+    return begin_attempt(r, ctx,
+                         error_response(ctx->client, 503,
+                                        "no provider is available for this model"));
 }
 
 void attempt_committed(RequestCtx *ctx) {

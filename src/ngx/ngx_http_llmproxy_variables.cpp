@@ -97,7 +97,9 @@ ngx_int_t get_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         case Var::kRoute:
             return set_value(r, v, ctx->route_key);
         case Var::kAttempts:
-            return set_value(r, v, ctx->attempts ? std::to_string(ctx->attempts) : std::string());
+            return set_value(r, v, ctx->plan && ctx->plan->attempts()
+                                       ? std::to_string(ctx->plan->attempts())
+                                       : std::string());
         case Var::kUpstreamStatus:
             return set_value(r, v, ctx->at.upstream_status ? std::to_string(ctx->at.upstream_status)
                                                         : std::string());
