@@ -151,7 +151,8 @@ struct Route {
     std::vector<std::size_t> admitted;  // every admission asked for, in order
 
     explicit Route(std::size_t n) : breakers(n) {
-        std::memset(breakers.data(), 0, n * sizeof(BreakerState));
+        // What ngx_slab_calloc hands out (vector value-init zeroes too; be explicit).
+        if (n > 0) std::memset(breakers.data(), 0, n * sizeof(BreakerState));
     }
     RouteAttempts::AdmitFn admit() {
         return [this](std::size_t i, bool last) {
