@@ -91,6 +91,9 @@ describe('openai -> openai provider', () => {
     const limited = await gw.post('/v1/chat/completions', { model: 'gpt-4o', messages: [] }, { key: clientKey });
     assert.equal(limited.status, 429);
     assert.equal(limited.json().error.message, 'mock: slow down');
+    // The provider's wait hint and the attempt's target reach the client.
+    assert.equal(limited.headers['retry-after'], '3');
+    assert.equal(limited.headers['x-llmproxy-provider'], 'mockoai');
   });
 
   test('stream: events pass through one by one; the first arrives before the provider finishes', async () => {

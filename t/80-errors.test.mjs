@@ -3,6 +3,8 @@
 // answer in the caller's dialect, never a hang or a truncated "success".
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import http from 'node:http';
 
@@ -180,6 +182,14 @@ describe('a client that goes away mid-stream: the provider connection is closed 
       assert.equal(rec.clientClosedEarly, true, 'the provider saw its connection closed');
       assert.equal(rec.responseFinishedAt, undefined, 'before it finished the stream');
       assert.ok(rec.closedAt - goneAt < 1500, `closed ${Math.round(rec.closedAt - goneAt)} ms after the client left`);
+      // The access log says the client left (499), though a 200 header went out.
+      let line;
+      for (let i = 0; i < 40 && !line; i++) {
+        line = readFileSync(path.join(gw.dir, 'access.log'), 'utf8').split('\n')
+          .filter((l) => l.includes(`"POST ${d.path} `)).at(-1);
+        if (!line?.includes('" 499 ')) { line = undefined; await sleep(50); }
+      }
+      assert.ok(line, 'access.log has the stream logged with status 499');
     });
   }
 });

@@ -186,6 +186,9 @@ ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx);
 /* attempt.cpp */
 void attempt_finished(ngx_http_request_t *r) noexcept;  /* parent's write handler */
 void attempt_committed(RequestCtx *ctx);                /* first good event sent */
+void attempt_abandoned(RequestCtx *ctx);                /* the client went away */
+/* x-llmproxy-provider / -model / -route of the current attempt. */
+ngx_int_t add_attempt_headers(ngx_http_request_t *r, const RequestCtx *ctx);
 
 /* zone.cpp */
 char *set_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;

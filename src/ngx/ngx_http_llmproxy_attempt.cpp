@@ -106,6 +106,7 @@ void record(RequestCtx *ctx, bool failure, std::uint64_t retry_after_ms = 0) {
 
 std::string provider_name(const RequestCtx *ctx) { return ctx->at.provider->record.name; }
 
+
 // A non-stream 2xx: the translated body, or why it cannot be used.
 std::optional<Failure> buffered_result(RequestCtx *ctx, std::string *body) {
     Dialect provider = ctx->at.provider->record.format;
@@ -228,9 +229,7 @@ ngx_int_t conclude(ngx_http_request_t *r, RequestCtx *ctx) {
     std::optional<Failure> failure = attempt_failure(ctx, &body);
     if (!failure) {
         record(ctx, false);
-        if (add_header(r, "x-llmproxy-provider", provider_name(ctx)) != NGX_OK ||
-            add_header(r, "x-llmproxy-model", ctx->at.target_model) != NGX_OK ||
-            add_header(r, "x-llmproxy-route", ctx->route_key) != NGX_OK) {
+        if (add_attempt_headers(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
         return send_response(r, NGX_HTTP_OK, "application/json", body);
@@ -260,6 +259,14 @@ ngx_int_t conclude(ngx_http_request_t *r, RequestCtx *ctx) {
         return begin_attempt(r, ctx, failure->error);
     case RetryAction::kGiveUp:
         break;
+    }
+    // The last attempt's answer: say who gave it, and pass the provider's
+    // wait hint on so clients back off as asked.
+    if (add_attempt_headers(r, ctx) != NGX_OK ||
+        (!ctx->at.retry_after.empty() && add_header(r, "Retry-After", ctx->at.retry_after) != NGX_OK) ||
+        (!ctx->at.retry_after_ms.empty() &&
+         add_header(r, "retry-after-ms", ctx->at.retry_after_ms) != NGX_OK)) {
+        return NGX_ERROR;
     }
     return send_error(r, ctx->client, failure->error);
 }
@@ -333,6 +340,15 @@ ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorRespo
 
 }  // namespace
 
+ngx_int_t add_attempt_headers(ngx_http_request_t *r, const RequestCtx *ctx) {
+    if (add_header(r, "x-llmproxy-provider", provider_name(ctx)) != NGX_OK ||
+        add_header(r, "x-llmproxy-model", ctx->at.target_model) != NGX_OK ||
+        add_header(r, "x-llmproxy-route", ctx->route_key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    return NGX_OK;
+}
+
 ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
     ctx->started = ngx_current_msec;
     ctx->plan.emplace(ctx->route->targets.size());
@@ -343,6 +359,12 @@ ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
 
 void attempt_committed(RequestCtx *ctx) {
     record(ctx, false);
+}
+
+void attempt_abandoned(RequestCtx *ctx) {
+    // Not the provider's fault; a probe still reports, so the breaker can move on.
+    record(ctx, false);
+    ctx->request->headers_out.status = NGX_HTTP_CLIENT_CLOSED_REQUEST;
 }
 
 void stop_timers(RequestCtx *ctx) {

@@ -82,9 +82,7 @@ ngx_int_t commit_stream_header(RequestCtx *ctx) {
     r->headers_out.content_length_n = -1;
     if (add_header(r, "Cache-Control", "no-cache") != NGX_OK ||
         add_header(r, "X-Accel-Buffering", "no") != NGX_OK ||
-        add_header(r, "x-llmproxy-provider", ctx->at.provider->record.name) != NGX_OK ||
-        add_header(r, "x-llmproxy-model", ctx->at.target_model) != NGX_OK ||
-        add_header(r, "x-llmproxy-route", ctx->route_key) != NGX_OK) {
+        add_attempt_headers(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
     attempt_committed(ctx);

@@ -130,6 +130,11 @@ ngx_int_t post_subrequest(ngx_http_request_t *sr, void *data, ngx_int_t rc) noex
     }
     ctx->at.post_subrequest_done = true;
     ctx->at.subrequest_rc = rc;
+    if (sr->connection->error || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST) {
+        // nginx terminates the request without waking the parent: note the
+        // client's departure for the access log ($status 499) here.
+        attempt_abandoned(ctx);
+    }
     sr->parent->write_event_handler = attempt_finished;
     // Never let nginx turn a failed attempt into an error page inside the
     // client's response: attempt_finished answers for it.
