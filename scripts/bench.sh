@@ -157,7 +157,7 @@ WORKER_USER='nobody:nogroup'
 ((EUID == 0)) || WORKER_USER=''
 pick_port MOCK_PORT; pick_port DRIP_PORT; pick_port BASE_PORT; pick_port GW_PORT; pick_port GWNK_PORT
 render() {  # template output [GW_DIR GW_PORT]
-  sed -e "s|@RUN@|$RUN|g" -e "s|@REPO@|$REPO|g" -e "s|@MODULE@|$MODULE|g" -e "s|@PAYLOADS@|$PAYLOADS|g" \
+  sed -e "s|@RUN@|$RUN|g" -e "s|@REPO@|$REPO|g" -e "s|@MODULE@|$RUN/ngx_http_llmproxy_module.so|g" -e "s|@PAYLOADS@|$PAYLOADS|g" \
       -e "s|@MOCK_PORT@|$MOCK_PORT|g" -e "s|@DRIP_PORT@|$DRIP_PORT|g" -e "s|@BASE_PORT@|$BASE_PORT|g" \
       -e "s|@GW_DIR@|${3:-}|g" -e "s|@GW_PORT@|${4:-}|g" -e "s|@MOCK_WORKERS@|1|g" -e "s|@USER@|${WORKER_USER:+user ${WORKER_USER/:/ };}|g" \
       -e "s|@PROXY_AFFINITY@|$PROXY_AFFINITY|g" -e "s|@MOCK_AFFINITY@|$MOCK_AFFINITY|g" "$1" >"$2"
@@ -256,12 +256,18 @@ setup_gateway() {  # name dir port with_upstream; on failure returns 1 with $fai
   [[ -f $MODULE ]] || { fail_reason="module not built ($MODULE missing)"; return 1; }
   [[ -x $CTL ]] || { fail_reason="llmproxy-ctl not built ($CTL missing)"; return 1; }
   [[ -f $SERVER_CONF ]] || { fail_reason="conf/llmproxy-server.conf missing"; return 1; }
+  # Run from copies: a rebuild that overwrites the .so in place while nginx
+  # has it mapped crashes every worker (SIGILL/SIGSEGV, then a respawn loop).
+  if [[ ! -f $RUN/llmproxy-ctl ]]; then
+    cp "$MODULE" "$RUN/ngx_http_llmproxy_module.so"
+    cp "$CTL" "$RUN/llmproxy-ctl"
+  fi
   mkdir -p "$dir"
   if ((up)); then upd=(--upstream bench_drip) upr=(--upstream bench_mock); fi
   # Workers of an nginx started as root run as WORKER_USER: hand them the store.
   local owner=''
   ((EUID == 0)) && owner="--owner $WORKER_USER"
-  local ctl=("$CTL" --store "$dir/store" --master-key "$dir/master.key") cmds=(
+  local ctl=("$RUN/llmproxy-ctl" --store "$dir/store" --master-key "$dir/master.key") cmds=(
     "init $owner"
     "provider add oj --format openai --base-url http://127.0.0.1:$MOCK_PORT/json/v1 --api-key x ${upr[*]}"
     "provider add os --format openai --base-url http://127.0.0.1:$MOCK_PORT/sse/v1 --api-key x ${upr[*]}"

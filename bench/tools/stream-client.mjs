@@ -17,7 +17,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 
 function parseArgs(argv) {
-  const o = { headers: [], conns: 1, duration: 0, count: 0, hold: 0, batch: 250, batchMs: 20, timeout: 60 };
+  const o = { headers: [], conns: 1, duration: 0, count: 0, hold: 0, batch: 250, batchMs: 20, timeout: 60, idle: 10 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -31,6 +31,7 @@ function parseArgs(argv) {
     else if (a === '--batch') o.batch = Number(v());
     else if (a === '--batch-ms') o.batchMs = Number(v());
     else if (a === '--timeout') o.timeout = Number(v());
+    else if (a === '--idle-timeout') o.idle = Number(v());
     else throw new Error(`unknown argument ${a}`);
   }
   if (!o.url || !o.body) throw new Error('--url and --body are required');
@@ -158,6 +159,13 @@ function runConnection(stats, shouldContinue) {
     const connect = () => {
       socket = net.connect({ host: opts.url.hostname, port: Number(opts.url.port || 80) });
       socket.setNoDelay(true);
+      // A stalled stream (e.g. a crash-looping server) counts as an error
+      // instead of holding the run until the hard timeout.
+      socket.setTimeout(opts.idle * 1000, () => {
+        stats.errorKinds.idle_timeout = (stats.errorKinds.idle_timeout || 0) + 1;
+        if (t0 === 0n) stats.errors++; // still connecting: close() will not count it
+        socket.destroy();
+      });
       socket.on('connect', send);
       socket.on('data', onData);
       socket.on('error', () => {});
