@@ -67,6 +67,7 @@ struct LocConf {
     TimeoutConfig             timeout;       /* parsed from timeouts */
     RetryConfig               retry;
     BreakerConfig             breaker;
+    ngx_flag_t                breaker_set;
 };
 
 enum class Endpoint {

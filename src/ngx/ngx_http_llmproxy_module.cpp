@@ -4,6 +4,7 @@
  */
 #include "ngx_http_llmproxy.hpp"
 
+#include <cstdlib>
 #include <exception>
 #include <new>
 
@@ -19,6 +20,7 @@ void *create_loc_conf(ngx_conf_t *cf) noexcept;
 char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept;
 char *set_llmproxy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_timeouts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_breaker(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept;
 ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept;
 ngx_int_t init_process(ngx_cycle_t *cycle) noexcept;
@@ -64,6 +66,13 @@ ngx_command_t commands[] = {
     { ngx_string("llmproxy_timeouts"),
       NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
       set_timeouts,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      nullptr },
+
+    { ngx_string("llmproxy_breaker"),
+      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
+      set_breaker,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       nullptr },
@@ -182,6 +191,10 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept {
         conf->timeouts = prev->timeouts;
         conf->timeout = prev->timeout;
     }
+    if (conf->breaker_set == 0) {
+        conf->breaker_set = prev->breaker_set;
+        conf->breaker = prev->breaker;
+    }
     if (conf->upstream_location.len == 0 || conf->upstream_location.data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llmproxy_upstream_location must be a URI starting with \"/\"");
@@ -222,6 +235,52 @@ char *set_timeouts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
         lcf->timeouts = value[1];
     } catch (const std::exception &e) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy_timeouts: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    return NGX_CONF_OK;
+}
+
+// llmproxy_breaker window=30s min_requests=5 failure_ratio=0.5 open=30s max_open=10m;
+char *set_breaker(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept {
+    auto *lcf = static_cast<LocConf *>(conf);
+    if (lcf->breaker_set) {
+        return const_cast<char *>("is duplicate");
+    }
+    auto *value = static_cast<ngx_str_t *>(cf->args->elts);
+    try {
+        BreakerConfig b;
+        for (ngx_uint_t i = 1; i < cf->args->nelts; i++) {
+            std::string_view arg(reinterpret_cast<char *>(value[i].data), value[i].len);
+            std::size_t eq = arg.find('=');
+            std::string_view name = arg.substr(0, eq);
+            std::string_view val = eq == std::string_view::npos ? "" : arg.substr(eq + 1);
+            bool ok = true;
+            if (name == "window" || name == "open" || name == "max_open") {
+                auto ms = parse_duration_ms(val);
+                ok = ms.ok();
+                if (ok) (name == "window" ? b.window_ms : name == "open" ? b.open_ms : b.max_open_ms) = *ms;
+            } else if (name == "min_requests") {
+                ngx_int_t n = ngx_atoi(value[i].data + eq + 1, val.size());
+                ok = n > 0;
+                if (ok) b.min_requests = static_cast<std::uint32_t>(n);
+            } else if (name == "failure_ratio") {
+                char *end = nullptr;
+                std::string text(val);
+                double r = std::strtod(text.c_str(), &end);
+                ok = !text.empty() && *end == '\0' && r > 0 && r <= 1;
+                if (ok) b.failure_ratio = r;
+            } else {
+                ok = false;
+            }
+            if (!ok) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy_breaker: invalid \"%V\"", &value[i]);
+                return static_cast<char *>(NGX_CONF_ERROR);
+            }
+        }
+        lcf->breaker = b;
+        lcf->breaker_set = 1;
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "llmproxy_breaker: %s", e.what());
         return static_cast<char *>(NGX_CONF_ERROR);
     }
     return NGX_CONF_OK;
