@@ -34,7 +34,9 @@ enum class BreakerPhase : std::uint8_t { kClosed = 0, kHalfOpen = 1, kOpen = 2 }
 
 std::string_view breaker_phase_name(BreakerPhase p);  // "closed" "half_open" "open"
 
-inline constexpr std::size_t kMaxBreakerBuckets = 60;
+// 20 buckets keep BreakerState at 504 bytes, inside one 512-byte slab chunk
+// of the nginx zone (60 would make it 1144 bytes, rounded up to 2048).
+inline constexpr std::size_t kMaxBreakerBuckets = 20;
 
 struct BreakerConfig {
     std::uint64_t window_ms = 30000;   // rolling window length
@@ -90,6 +92,7 @@ struct BreakerState {
 
 static_assert(std::is_trivially_copyable_v<BreakerState>, "lives in shared memory");
 static_assert(std::is_standard_layout_v<BreakerState>, "lives in shared memory");
+static_assert(sizeof(BreakerState) <= 512, "one 512-byte slab chunk per breaker");
 
 struct Admission {
     bool allowed = false;
