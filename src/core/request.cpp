@@ -114,16 +114,14 @@ bool content_has_image(const rapidjson::Value& content, Dialect d) {
     return false;
 }
 
-}  // namespace
-
-std::string replace_top_level_values(
-    std::string_view raw, const std::vector<std::pair<std::string_view, std::string>>& repl) {
-    std::string out;
-    out.reserve(raw.size() + 64);
+// Calls on_member(key_raw, value_start, value_end) for each member of the
+// top-level object, in order, until it returns false. Returns false when the
+// text does not start with an object.
+template <class OnMember>
+bool for_each_top_level_member(std::string_view raw, OnMember&& on_member) {
     JsonScanner sc(raw);
-    std::size_t copied = 0;
     sc.skip_ws();
-    if (sc.peek() != '{') return std::string(raw);
+    if (sc.peek() != '{') return false;
     sc.advance();
     while (true) {
         sc.skip_ws();
@@ -135,19 +133,34 @@ std::string replace_top_level_values(
         sc.skip_ws();
         std::size_t value_start = sc.pos();
         sc.skip_value();
-        std::size_t value_end = sc.pos();
-        for (const auto& [name, literal] : repl) {
-            if (key_equals(key, name)) {
-                out.append(raw.substr(copied, value_start - copied));
-                out.append(literal);
-                copied = value_end;
-                break;
-            }
-        }
+        if (!on_member(key, value_start, sc.pos())) break;
         sc.skip_ws();
         if (sc.peek() != ',') break;
         sc.advance();
     }
+    return true;
+}
+
+}  // namespace
+
+std::string replace_top_level_values(
+    std::string_view raw, const std::vector<std::pair<std::string_view, std::string>>& repl) {
+    std::string out;
+    out.reserve(raw.size() + 64);
+    std::size_t copied = 0;
+    bool object = for_each_top_level_member(raw, [&](std::string_view key, std::size_t start,
+                                                     std::size_t end) {
+        for (const auto& [name, literal] : repl) {
+            if (key_equals(key, name)) {
+                out.append(raw.substr(copied, start - copied));
+                out.append(literal);
+                copied = end;
+                break;
+            }
+        }
+        return true;
+    });
+    if (!object) return std::string(raw);
     out.append(raw.substr(copied));
     return out;
 }
@@ -163,28 +176,16 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
                           "request body is larger than " + std::to_string(limits.max_bytes) +
                               " bytes");
     }
-    JsonScanner sc(body);
-    sc.skip_ws();
-    if (sc.peek() != '{') {
-        return make_error(ErrorCode::kInvalidRequest, "", "request body must be a JSON object");
-    }
-    sc.advance();
     bool have_model = false;
-    while (true) {
-        sc.skip_ws();
-        if (sc.peek() != '"') break;
-        std::string_view key = sc.string_token();
-        sc.skip_ws();
-        if (sc.peek() != ':') break;
-        sc.advance();
-        sc.skip_ws();
-        std::size_t value_start = sc.pos();
-        char first = sc.peek();
-        sc.skip_value();
-        std::string_view value = body.substr(value_start, sc.pos() - value_start);
+    Status problem;
+    bool object = for_each_top_level_member(body, [&](std::string_view key, std::size_t start,
+                                                      std::size_t end) {
+        std::string_view value = body.substr(start, end - start);
         if (key_equals(key, "model")) {
-            if (first != '"' || value.size() < 3) {
-                return make_error(ErrorCode::kInvalidRequest, "model", "must be a non-empty string");
+            if (value.size() < 3 || value.front() != '"') {
+                problem = make_error(ErrorCode::kInvalidRequest, "model",
+                                     "must be a non-empty string");
+                return false;
             }
             std::string_view inner = value.substr(1, value.size() - 2);
             if (inner.find('\\') == std::string_view::npos) {
@@ -193,7 +194,9 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
                 rapidjson::Document d;
                 d.Parse(value.data(), value.size());
                 if (d.HasParseError() || !d.IsString()) {
-                    return make_error(ErrorCode::kInvalidRequest, "model", "is not a valid string");
+                    problem = make_error(ErrorCode::kInvalidRequest, "model",
+                                         "is not a valid string");
+                    return false;
                 }
                 out.facts.model.assign(d.GetString(), d.GetStringLength());
             }
@@ -202,13 +205,16 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
             if (value == "true") {
                 out.facts.stream = true;
             } else if (value != "false" && value != "null") {
-                return make_error(ErrorCode::kInvalidRequest, "stream", "must be a boolean");
+                problem = make_error(ErrorCode::kInvalidRequest, "stream", "must be a boolean");
+                return false;
             }
         }
-        sc.skip_ws();
-        if (sc.peek() != ',') break;
-        sc.advance();
+        return true;
+    });
+    if (!object) {
+        return make_error(ErrorCode::kInvalidRequest, "", "request body must be a JSON object");
     }
+    if (!problem.ok()) return problem;
     if (!have_model) {
         return make_error(ErrorCode::kInvalidRequest, "model", "field required");
     }
