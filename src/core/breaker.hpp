@@ -18,7 +18,8 @@
 //   half_open -> open       the probe fails (open time doubles per consecutive
 //                           failed probe, capped by max_open_ms).
 // The open time is max(open_ms << failed probes, Retry-After seen in the
-// window), never more than max_open_ms.
+// window), at most max_open_ms. A Retry-After that arrives while open (from a
+// last-target attempt) extends it, again by at most max_open_ms from then.
 #pragma once
 
 #include <array>
@@ -111,7 +112,10 @@ Admission breaker_admit(BreakerState& s, const BreakerConfig& cfg, std::uint64_t
                         bool last_target);
 
 struct Outcome {
-    bool failure = false;             // see is_failure_status(); connect errors and timeouts too
+    // See is_failure_status(); connect errors and timeouts too. A client-fault
+    // status (400, 401, 404...) is recorded with failure = false: the target
+    // answered, so a probe that gets one closes the breaker.
+    bool failure = false;
     bool was_probe = false;           // Admission::is_probe of this attempt
     std::uint64_t retry_after_ms = 0; // provider's Retry-After, 0 if none
     std::uint64_t latency_ms = 0;     // the attempt's latency as the caller measures it
