@@ -18,7 +18,7 @@ namespace {
 constexpr uint32_t kZoneMagic = 0x6c6c6d70;  // "llmp"
 // Bump when Slot or BreakerState changes layout: an old zone is then
 // refused by name at reload instead of being misread.
-constexpr uint32_t kZoneVersion = 1;
+constexpr uint32_t kZoneVersion = 2;
 constexpr std::size_t kMaxKey = 200;
 
 struct Slot {
@@ -37,11 +37,29 @@ struct ZoneHeader {
     Slot              slots[1];
 };
 
+ZoneHeader *header_of(Zone *zone) {
+    auto *h = static_cast<ZoneHeader *>(zone->header);
+    if (h == nullptr || h->magic != kZoneMagic || h->version != kZoneVersion) {
+        return nullptr;
+    }
+    return h;
+}
+
 ngx_int_t init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept {
     auto *zone = static_cast<Zone *>(shm_zone->data);
     if (data != nullptr) {
-        // Reload: the old cycle's zone, still serving the old workers.
+        // Reload: the old cycle's zone, still serving the old workers. A
+        // module with another slot layout must not read it: refuse the reload
+        // (the old configuration keeps running) rather than misread state.
         auto *old = static_cast<Zone *>(data);
+        auto *h = static_cast<ZoneHeader *>(old->header);
+        if (h == nullptr || h->magic != kZoneMagic || h->version != kZoneVersion) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "llmproxy_zone \"%V\" was created by another llmproxy version; "
+                          "rename the zone or restart nginx",
+                          &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
         zone->shpool = old->shpool;
         zone->header = old->header;
         return NGX_OK;
@@ -49,7 +67,7 @@ ngx_int_t init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept {
     zone->shpool = reinterpret_cast<ngx_slab_pool_t *>(shm_zone->shm.addr);
     if (shm_zone->shm.exists) {
         zone->header = zone->shpool->data;
-        return NGX_OK;
+        return header_of(zone) != nullptr ? NGX_OK : NGX_ERROR;
     }
     std::size_t avail = shm_zone->shm.size - 2 * ngx_pagesize - sizeof(ZoneHeader);
     std::size_t count = avail / sizeof(Slot) / 2;  // the slab allocator needs room
@@ -74,13 +92,6 @@ ngx_int_t init_zone(ngx_shm_zone_t *shm_zone, void *data) noexcept {
     return NGX_OK;
 }
 
-ZoneHeader *header_of(Zone *zone) {
-    auto *h = static_cast<ZoneHeader *>(zone->header);
-    if (h == nullptr || h->magic != kZoneMagic || h->version != kZoneVersion) {
-        return nullptr;
-    }
-    return h;
-}
 
 // Finds or claims the slot of `key`; caller holds the zone mutex.
 Slot *find_slot_locked(ZoneHeader *h, std::string_view key, std::size_t provider_len,
