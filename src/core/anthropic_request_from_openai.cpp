@@ -5,8 +5,11 @@
 // API are not forwarded: they have no Anthropic meaning.
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -73,6 +76,14 @@ private:
 };
 
 Error invalid(const Path& field, std::string message) { return invalid(field.str(), std::move(message)); }
+
+void append_string(std::string& out, std::string_view s) { append_json_string_fast(out, s); }
+
+// Copies a parsed value (schemas, cache_control, numbers) into `out`.
+void append_value(std::string& out, const Value& v) {
+    JsonOut w(out);
+    w.value(v);
+}
 
 void comma(std::string& out) {
     if (!out.empty()) out += ',';
@@ -195,7 +206,10 @@ private:
     Status check_unsupported_fields();
 
     PendingMessage& message_for(bool assistant);
+    // `original` must stay valid for the whole conversion (a document
+    // string or an own()ed one).
     std::string_view assign_tool_id(std::string_view original);
+    std::string_view own(std::string s);
     std::string_view resolve_tool_id(std::string_view original);
 
     const Value& root_;
@@ -212,8 +226,11 @@ private:
     // carry ids like "functions.Bash:0" or reuse "call_0" every turn. Each
     // original id maps to the id most recently assigned to it, so tool
     // messages answer the call they follow.
-    std::vector<std::pair<std::string, std::string>> current_ids_;
-    std::vector<std::string> used_ids_;
+    // Views point into the request document or into owned_ids_ (a deque,
+    // so they stay valid as it grows).
+    std::deque<std::string> owned_ids_;
+    std::unordered_map<std::string_view, std::string_view> current_ids_;
+    std::unordered_set<std::string_view> used_ids_;
     std::string pending_legacy_id_;  // id given to the last legacy function_call
     bool seen_conversation_ = false;  // a user/assistant/tool message was seen
 
@@ -233,48 +250,47 @@ PendingMessage& RequestConverter::message_for(bool assistant) {
     if (messages_.empty() || messages_.back().assistant != assistant) {
         messages_.emplace_back();
         messages_.back().assistant = assistant;
+        messages_.back().blocks.reserve(256);
     }
     return messages_.back();
 }
 
+std::string_view RequestConverter::own(std::string s) {
+    owned_ids_.push_back(std::move(s));
+    return owned_ids_.back();
+}
+
 std::string_view RequestConverter::assign_tool_id(std::string_view original) {
-    std::string id;
-    if (valid_tool_token(original, 256)) {
-        id.assign(original);
-    } else {
-        id.reserve(original.size());
+    std::string_view id = original;
+    if (!valid_tool_token(original, 256)) {
+        std::string clean;
+        clean.reserve(original.size());
         for (char c : original) {
             bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                       c == '_' || c == '-';
-            id.push_back(ok ? c : '_');
+            clean.push_back(ok ? c : '_');
         }
-        if (id.empty()) id = "call";
+        if (clean.empty()) clean = "call";
+        id = own(std::move(clean));
     }
-    auto taken = [&](const std::string& s) {
-        return std::find(used_ids_.begin(), used_ids_.end(), s) != used_ids_.end();
-    };
-    if (taken(id)) {
-        std::string base = id;
+    if (used_ids_.count(id) != 0) {
+        std::string base(id);
         for (unsigned n = 2;; ++n) {
-            id = base + "_" + std::to_string(n);
-            if (!taken(id)) break;
+            std::string candidate = base + "_" + std::to_string(n);
+            if (used_ids_.count(candidate) == 0) {
+                id = own(std::move(candidate));
+                break;
+            }
         }
     }
-    used_ids_.push_back(id);
-    for (auto& entry : current_ids_) {
-        if (entry.first == original) {
-            entry.second = std::move(id);
-            return entry.second;
-        }
-    }
-    current_ids_.emplace_back(std::string(original), std::move(id));
-    return current_ids_.back().second;
+    used_ids_.insert(id);
+    current_ids_[original] = id;
+    return id;
 }
 
 std::string_view RequestConverter::resolve_tool_id(std::string_view original) {
-    for (const auto& entry : current_ids_) {
-        if (entry.first == original) return entry.second;
-    }
+    auto it = current_ids_.find(original);
+    if (it != current_ids_.end()) return it->second;
     // A result for a call not in the history: keep the id as written when
     // it is valid (Anthropic reports the dangling reference itself).
     if (valid_tool_token(original, 256)) return original;
@@ -289,7 +305,7 @@ Status RequestConverter::append_cache_control(const Value& part, const Path& pat
     if (cc == nullptr) return Status();
     if (!cc->IsObject()) return invalid(Path(path, "cache_control"), "must be an object");
     out += R"(,"cache_control":)";
-    out += json_to_string(*cc);
+    append_value(out, *cc);
     return Status();
 }
 
@@ -318,13 +334,13 @@ Status RequestConverter::append_image(const Value& part, const Path& path,
         bool pdf = data.media_type == "application/pdf";
         out += pdf ? R"({"type":"document","source":{"type":"base64","media_type":)"
                    : R"({"type":"image","source":{"type":"base64","media_type":)";
-        json_append_string(out, data.media_type);
+        append_string(out, data.media_type);
         out += R"(,"data":)";
-        json_append_string(out, data.data);
+        append_string(out, data.data);
         out += '}';
     } else if (is_http_url(u)) {
         out += R"({"type":"image","source":{"type":"url","url":)";
-        json_append_string(out, u);
+        append_string(out, u);
         out += '}';
     } else {
         return invalid(*url_field, "must be an http(s) URL or a base64 data: URL");
@@ -362,18 +378,18 @@ Status RequestConverter::append_file(const Value& part, const Path& path,
                        "send plain text as a text content part, not as a file");
     } else if (data.media_type.substr(0, 6) == "image/") {
         out += R"({"type":"image","source":{"type":"base64","media_type":)";
-        json_append_string(out, data.media_type);
+        append_string(out, data.media_type);
         out += R"(,"data":)";
     } else {
         return invalid(Path(file_path, "file_data"),
                        "unsupported file type for an Anthropic provider (PDF or image only)");
     }
-    json_append_string(out, data.data);
+    append_string(out, data.data);
     out += '}';
     const Value* filename = present(*file, "filename");
     if (filename != nullptr && filename->IsString() && data.media_type == "application/pdf") {
         out += R"(,"title":)";
-        json_append_string(out, view(*filename));
+        append_string(out, view(*filename));
     }
     if (Status st = append_cache_control(part, path, out); !st.ok()) return st;
     out += '}';
@@ -395,7 +411,7 @@ Status RequestConverter::append_part(const Value& part, const Path& path, PartCo
         if (text->GetStringLength() == 0) return Status();
         comma(out);
         out += R"({"type":"text","text":)";
-        json_append_string(out, view(*text));
+        append_string(out, view(*text));
         if (Status st = append_cache_control(part, path, out); !st.ok()) return st;
         out += '}';
         return Status();
@@ -419,7 +435,7 @@ Status RequestConverter::append_parts(const Value& content, const Path& path,
         if (content.GetStringLength() == 0) return Status();
         comma(out);
         out += R"({"type":"text","text":)";
-        json_append_string(out, view(content));
+        append_string(out, view(content));
         out += '}';
         return Status();
     }
@@ -485,10 +501,10 @@ Status RequestConverter::convert_system_message(const MessageFields& msg, const 
     PendingMessage& m = message_for(false);
     comma(m.blocks);
     m.blocks += R"({"type":"text","text":)";
-    json_append_string(m.blocks, text);
+    append_string(m.blocks, text);
     if (parts.back().cache_control != nullptr) {
         m.blocks += R"(,"cache_control":)";
-        m.blocks += json_to_string(*parts.back().cache_control);
+        append_value(m.blocks, *parts.back().cache_control);
     }
     m.blocks += '}';
     return Status();
@@ -514,9 +530,9 @@ Status RequestConverter::append_tool_use(std::string_view id, std::string_view n
                                          std::string& out) {
     comma(out);
     out += R"({"type":"tool_use","id":)";
-    json_append_string(out, id);
+    append_string(out, id);
     out += R"(,"name":)";
-    json_append_string(out, tool_names_.provider_name(name));
+    append_string(out, tool_names_.provider_name(name));
     out += R"(,"input":)";
     std::string_view args;
     if (arguments != nullptr) {
@@ -541,7 +557,7 @@ Status RequestConverter::append_tool_use(std::string_view id, std::string_view n
             // object (a model cut off by max_tokens writes half a JSON
             // document) are kept verbatim under one key, never lost.
             out += R"({"_raw_arguments":)";
-            json_append_string(out, args);
+            append_string(out, args);
             out += '}';
         }
     }
@@ -569,7 +585,7 @@ Status RequestConverter::convert_assistant_message(const MessageFields& msg, con
         if (refusal->GetStringLength() > 0) {
             comma(blocks);
             blocks += R"({"type":"text","text":)";
-            json_append_string(blocks, view(*refusal));
+            append_string(blocks, view(*refusal));
             blocks += '}';
         }
     }
@@ -623,8 +639,7 @@ Status RequestConverter::convert_assistant_message(const MessageFields& msg, con
         if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
             return invalid(Path(fc_path, "name"), "must be a non-empty string");
         }
-        std::string legacy = "call_legacy_" + std::to_string(index);
-        pending_legacy_id_.assign(assign_tool_id(legacy));
+        pending_legacy_id_.assign(assign_tool_id(own("call_legacy_" + std::to_string(index))));
         if (Status st = append_tool_use(pending_legacy_id_, view(*name),
                                         present(*function_call, "arguments"),
                                         Path(fc_path, "arguments"), blocks);
@@ -656,14 +671,14 @@ Status RequestConverter::convert_tool_message(const MessageFields& msg, const Pa
     std::string& out = m.tool_results;
     comma(out);
     out += R"({"type":"tool_result","tool_use_id":)";
-    json_append_string(out, tool_use_id);
+    append_string(out, tool_use_id);
     const Value* content = MessageFields::present(msg.content);
     if (content != nullptr) {
         Path content_path(path, "content");
         if (content->IsString()) {
             if (content->GetStringLength() > 0) {
                 out += R"(,"content":)";
-                json_append_string(out, view(*content));
+                append_string(out, view(*content));
             }
         } else {
             std::string parts;
@@ -731,12 +746,12 @@ Status RequestConverter::append_tool_definition(const Value& fn, const Path& pat
     }
     comma(out);
     out += R"({"name":)";
-    json_append_string(out, tool_names_.provider_name(view(*name)));
+    append_string(out, tool_names_.provider_name(view(*name)));
     const Value* description = present(fn, "description");
     if (description != nullptr) {
         if (!description->IsString()) return invalid(Path(path, "description"), "must be a string");
         out += R"(,"description":)";
-        json_append_string(out, view(*description));
+        append_string(out, view(*description));
     }
     out += R"(,"input_schema":)";
     const Value* params = present(fn, "parameters");
@@ -747,12 +762,16 @@ Status RequestConverter::append_tool_definition(const Value& fn, const Path& pat
     } else if (!params->HasMember("type")) {
         // Anthropic requires input_schema.type = "object"; an OpenAI schema
         // may leave it implicit.
-        std::string schema = json_to_string(*params);
         out += R"({"type":"object")";
-        if (schema.size() > 2) out += ',';
-        out.append(schema, 1, std::string::npos);
+        for (auto m = params->MemberBegin(); m != params->MemberEnd(); ++m) {
+            out += ',';
+            append_string(out, view(m->name));
+            out += ':';
+            append_value(out, m->value);
+        }
+        out += '}';
     } else {
-        out += json_to_string(*params);
+        append_value(out, *params);
     }
     // "strict" (guaranteed schema adherence) is OpenAI structured-output
     // machinery; the schema itself is passed, the guarantee cannot be.
@@ -853,7 +872,7 @@ Status RequestConverter::convert_tool_choice(bool have_tools, std::string& out, 
         forced = true;
     } else {
         out += R"("tool","name":)";
-        json_append_string(out, tool_names_.provider_name(forced_name));
+        append_string(out, tool_names_.provider_name(forced_name));
         forced = true;
     }
     if (no_parallel) out += R"(,"disable_parallel_tool_use":true)";
@@ -966,7 +985,7 @@ Status RequestConverter::convert_sampling_and_limits() {
         if (t->GetDouble() > 1) {
             sampling_ += '1';
         } else {
-            sampling_ += json_to_string(*t);
+            append_value(sampling_, *t);
         }
     }
     if (const Value* p = present(root_, "top_p")) {
@@ -974,18 +993,18 @@ Status RequestConverter::convert_sampling_and_limits() {
             return invalid("top_p", "must be a number between 0 and 1");
         }
         sampling_ += R"(,"top_p":)";
-        sampling_ += json_to_string(*p);
+        append_value(sampling_, *p);
     }
     if (const Value* k = present(root_, "top_k")) {  // common extension
         if (!k->IsUint64()) return invalid("top_k", "must be a non-negative integer");
         sampling_ += R"(,"top_k":)";
-        sampling_ += json_to_string(*k);
+        append_value(sampling_, *k);
     }
 
     if (const Value* stop = present(root_, "stop")) {
         if (stop->IsString()) {
             stop_sequences_ += R"(,"stop_sequences":[)";
-            json_append_string(stop_sequences_, view(*stop));
+            append_string(stop_sequences_, view(*stop));
             stop_sequences_ += ']';
         } else if (stop->IsArray()) {
             std::string list;
@@ -993,7 +1012,7 @@ Status RequestConverter::convert_sampling_and_limits() {
             for (const Value& s : stop->GetArray()) {
                 if (!s.IsString()) return invalid(Path(Path("stop"), i), "must be a string");
                 comma(list);
-                json_append_string(list, view(s));
+                append_string(list, view(s));
                 ++i;
             }
             if (!list.empty()) {
@@ -1091,13 +1110,13 @@ Result<TranslatedRequest> RequestConverter::run() {
     out.reserve(estimate);
 
     out += R"({"model":)";
-    json_append_string(out, opts_.target_model.empty() ? view(*model) : opts_.target_model);
+    append_string(out, opts_.target_model.empty() ? view(*model) : opts_.target_model);
     out += R"(,"max_tokens":)";
     out += std::to_string(max_tokens_);
     if (!system_.empty()) {
         out += R"(,"system":)";
         if (system_.size() == 1 && system_[0].cache_control == nullptr) {
-            json_append_string(out, system_[0].text);
+            append_string(out, system_[0].text);
         } else {
             out += '[';
             bool first = true;
@@ -1105,10 +1124,10 @@ Result<TranslatedRequest> RequestConverter::run() {
                 if (!first) out += ',';
                 first = false;
                 out += R"({"type":"text","text":)";
-                json_append_string(out, part.text);
+                append_string(out, part.text);
                 if (part.cache_control != nullptr) {
                     out += R"(,"cache_control":)";
-                    out += json_to_string(*part.cache_control);
+                    append_value(out, *part.cache_control);
                 }
                 out += '}';
             }
@@ -1145,7 +1164,7 @@ Result<TranslatedRequest> RequestConverter::run() {
     }
     if (!user_id_.empty()) {
         out += R"(,"metadata":{"user_id":)";
-        json_append_string(out, user_id_);
+        append_string(out, user_id_);
         out += '}';
     }
     if (stream_) out += R"(,"stream":true)";

@@ -55,6 +55,7 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
     std::string text, reasoning, tool_calls;
     int tool_count = 0;
     std::vector<std::string_view> tool_ids;
+    std::string arguments;
     std::size_t i = 0;
     for (const Value& block : content->value.GetArray()) {
         std::string path = "content[" + std::to_string(i++) + "]";
@@ -76,14 +77,18 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
             tool_ids.push_back(id);
             if (tool_count++ > 0) tool_calls += ',';
             tool_calls += R"({"id":)";
-            json_append_string(tool_calls, id);
+            append_json_string_fast(tool_calls, id);
             tool_calls += R"(,"type":"function","function":{"name":)";
-            json_append_string(tool_calls, ctx.tool_names.to_client(name));
+            append_json_string_fast(tool_calls, ctx.tool_names.to_client(name));
             tool_calls += R"(,"arguments":)";
             auto input = block.FindMember("input");
-            json_append_string(tool_calls, input != block.MemberEnd() && input->value.IsObject()
-                                               ? json_to_string(input->value)
-                                               : std::string("{}"));
+            arguments.assign("{}");
+            if (input != block.MemberEnd() && input->value.IsObject()) {
+                arguments.clear();
+                JsonOut w(arguments);
+                w.value(input->value);
+            }
+            append_json_string_fast(tool_calls, arguments);
             tool_calls += "}}";
         }
         // redacted_thinking is encrypted and unreadable; server-tool blocks
@@ -102,20 +107,20 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
     std::string out;
     out.reserve(256 + text.size() + reasoning.size() + tool_calls.size() + ctx.client_model.size());
     out += R"({"id":)";
-    json_append_string(out, std::string("chatcmpl-").append(id.empty() ? "llmproxy" : id));
+    append_json_string_fast(out, std::string("chatcmpl-").append(id.empty() ? "llmproxy" : id));
     out += R"(,"object":"chat.completion","created":)";
     out += std::to_string(created);
     out += R"(,"model":)";
-    json_append_string(out, ctx.client_model);
+    append_json_string_fast(out, ctx.client_model);
     out += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
     if (text.empty() && tool_count > 0) {
         out += "null";  // OpenAI's shape for a tool-call-only answer
     } else {
-        json_append_string(out, text);
+        append_json_string_fast(out, text);
     }
     if (!reasoning.empty()) {
         out += R"(,"reasoning_content":)";
-        json_append_string(out, reasoning);
+        append_json_string_fast(out, reasoning);
     }
     if (tool_count > 0) {
         out += R"(,"tool_calls":[)";
@@ -123,7 +128,7 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
         out += ']';
     }
     out += R"(,"refusal":null},"logprobs":null,"finish_reason":)";
-    json_append_string(out, openai_finish_reason(stop_reason));
+    append_json_string_fast(out, openai_finish_reason(stop_reason));
     out += R"(}],"usage":)";
     append_openai_usage(out, u);
     out += '}';

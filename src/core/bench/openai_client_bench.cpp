@@ -14,7 +14,7 @@ namespace llmproxy {
 namespace {
 
 // An OpenAI-SDK agent request of about 50 KB: a long system prompt, 12
-// function tools with JSON schemas, and a 40-turn tool-using conversation.
+// function tools with JSON schemas, and a 72-turn tool-using conversation.
 std::string agent_request() {
     std::string filler;
     for (int i = 0; i < 60; ++i) {
@@ -36,7 +36,7 @@ std::string agent_request() {
     r += R"(],"messages":[{"role":"system","content":)";
     json_append_string(r, "You are a coding agent. " + filler);
     r += '}';
-    for (int turn = 0; turn < 40; ++turn) {
+    for (int turn = 0; turn < 72; ++turn) {
         std::string id = "call_" + std::to_string(turn);
         r += R"(,{"role":"user","content":)";
         json_append_string(r, "Step " + std::to_string(turn) + ": please inspect the next module and fix any issue you find.");
