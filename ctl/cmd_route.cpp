@@ -114,10 +114,13 @@ int route_set(Context& ctx, const Args& args) {
         if (r.pattern != "scenario:long-context") {
             return usage_error("route set", "--threshold is for scenario:long-context");
         }
-        char* end = nullptr;
-        unsigned long long n = std::strtoull(t->c_str(), &end, 10);
-        if (t->empty() || *end != '\0' || n == 0) {
-            return usage_error("route set", "--threshold needs a positive number of tokens");
+        // Digits only: strtoull would accept "-5" (wrapping) and saturate on overflow.
+        bool digits = !t->empty() && t->size() <= 15 &&
+                      t->find_first_not_of("0123456789") == std::string::npos;
+        unsigned long long n = digits ? std::strtoull(t->c_str(), nullptr, 10) : 0;
+        if (n == 0) {
+            return usage_error("route set",
+                               "--threshold needs a positive number of tokens (at most 15 digits)");
         }
         r.threshold = n;
     } else if (r.pattern == "scenario:long-context") {
