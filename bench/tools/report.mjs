@@ -122,7 +122,10 @@ for (const c of cases) {
       const ratio = median(ps.map(([b, g]) => (b.rate ? g.rate / b.rate : null)));
       const leaked = c === 'c5' ? gws.reduce((s, g) => s + (g.leaked || 0), 0) : 0;
       // Throughput row (every connection count).
-      const ratioText = c === 'c5' ? (ratio === null ? '—' : `${fmt(ratio, 2)}×`) : pct(ratio);
+      // CPU per request is the steadiest figure on a shared machine.
+      const cpuRatio = median(ps.map(([b, g]) => (b.cpuUs && g.cpuUs ? g.cpuUs / b.cpuUs : null)));
+      const cpuText = cpuRatio === null ? '' : ` · CPU/req ${fmt(cpuRatio, 1)}×`;
+      const ratioText = (c === 'c5' ? (ratio === null ? '—' : `${fmt(ratio, 2)}×`) : pct(ratio)) + cpuText;
       // Ratio targets hold at 32 connections (the auth flood: at 32 and more).
       const wantRatio = t.ratio && (n === 32 || (c === 'c5' && n >= 32)) ? t.ratio : null;
       const targetText = wantRatio === null ? '—' : c === 'c5' ? `≥ ${wantRatio}×` : `≥ ${pct(wantRatio)}`;
