@@ -20,7 +20,7 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 usage: scripts/bench.sh [--full | --quick | --smoke] [options]
-  --full            5 rounds x 3 s, 1/32/256 connections, 2,000 held streams (default, ~15 min)
+  --full            5 rounds x 3 s, 1/32/256 connections, 2,000 held streams (default, ~12 min)
   --quick           2 rounds x 1 s, 1/32 connections, 300 held streams (< 1 min)
   --smoke           1 round, 1 connection, 50 held streams: checks the harness works (seconds)
   --rounds N        rounds (A/B pairs per case)
