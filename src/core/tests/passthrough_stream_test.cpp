@@ -97,6 +97,13 @@ TEST(PassthroughAnthropic, MessageStartWithWhitespaceStillRewritten) {
     EXPECT_EQ(doc["message"]["usage"]["input_tokens"].GetInt(), 3);
 }
 
+TEST(PassthroughAnthropic, MessageStartWithoutModelUnchanged) {
+    std::string start = R"({"type":"message_start", "message":{"id":"m","usage":{"input_tokens":4}}})";
+    std::string input = anthropic_event("message_start", start) +
+                        anthropic_event("message_stop", R"({"type":"message_stop"})");
+    EXPECT_EQ(run(Dialect::kAnthropic, input, ctx_for("client")), input);
+}
+
 TEST(PassthroughAnthropic, EmptyClientModelKeepsProviderModel) {
     std::string input = anthropic_stream();
     EXPECT_EQ(run(Dialect::kAnthropic, input, ctx_for("")), input);
@@ -262,6 +269,16 @@ TEST(PassthroughOpenAI, ModelRewrittenInEveryChunk) {
     EXPECT_EQ(count(out, "gpt-client"), 5u);
     EXPECT_EQ(count(out, "gpt-provider"), 1u);  // inside the content text
     EXPECT_EQ(out.substr(out.size() - 14), "data: [DONE]\n\n");
+}
+
+TEST(PassthroughOpenAI, NestedModelKeysUntouched) {
+    std::string chunk =
+        R"({"id":"x","x":{"model":"nested"},"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}],"model":"p"})";
+    std::string input = testing::openai_sse({chunk});
+    std::string out = run(Dialect::kOpenAI, input, ctx_for("client \"q\""));
+    std::string want = chunk;
+    want.replace(want.rfind(R"("p")"), 3, R"("client \"q\"")");
+    EXPECT_EQ(out, testing::openai_sse({want}));
 }
 
 TEST(PassthroughOpenAI, EmptyClientModelLeavesBytes) {
