@@ -473,5 +473,15 @@ TEST(RequestFacts, OpenAIWebSearchOptions) {
                      .has_web_search);
 }
 
+// The OpenAI request translator treats an explicit null like an absent member
+// ("Absent and explicit null mean the same thing in OpenAI requests",
+// anthropic_request_from_openai.cpp), but parse_request sets has_web_search
+// from HasMember("web_search_options"), so SDKs that serialise unset options
+// as null get routed to scenario:web-search.
+TEST(RequestFacts, DISABLED_OpenAIWebSearchOptionsNullIsNotWebSearch) {
+    EXPECT_FALSE(facts_of(Dialect::kOpenAI, R"({"model":"m","messages":[],"web_search_options":null})")
+                     .has_web_search);
+}
+
 }  // namespace
 }  // namespace llmproxy
