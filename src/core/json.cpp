@@ -1,5 +1,7 @@
 #include "core/json.hpp"
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 
 #include <rapidjson/error/en.h>
@@ -80,28 +82,61 @@ std::string json_to_string(const rapidjson::Value& v) {
     return std::string(sb.GetString(), sb.GetSize());
 }
 
+namespace {
+
+// 0: copy as is; otherwise the character after the backslash ('u' = \u00XX).
+constexpr std::array<char, 256> make_escape_table() {
+    std::array<char, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 'u';
+    t['\b'] = 'b';
+    t['\f'] = 'f';
+    t['\n'] = 'n';
+    t['\r'] = 'r';
+    t['\t'] = 't';
+    t['"'] = '"';
+    t['\\'] = '\\';
+    return t;
+}
+constexpr std::array<char, 256> kEscape = make_escape_table();
+
+}  // namespace
+
 void json_append_string(std::string& out, std::string_view s) {
     static const char hex[] = "0123456789abcdef";
     out.push_back('"');
-    for (unsigned char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (c < 0x20) {
-                out += "\\u00";
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 0xf]);
-            } else {
-                out.push_back(static_cast<char>(c));
-            }
+    const char* p = s.data();
+    const char* end = p + s.size();
+    const char* run = p;
+    for (; p < end; ++p) {
+        // Skip eight plain bytes at a time (no control byte, quote or
+        // backslash among them): most text has nothing to escape.
+        while (end - p >= 8) {
+            std::uint64_t x;
+            std::memcpy(&x, p, 8);
+            constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            std::uint64_t ctl = (x - ones * 0x20) & ~x & highs;
+            std::uint64_t q = x ^ (ones * '"');
+            std::uint64_t bs = x ^ (ones * '\\');
+            std::uint64_t special = ctl | ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs);
+            if (special) break;
+            p += 8;
         }
+        if (p == end) break;
+        char e = kEscape[static_cast<unsigned char>(*p)];
+        if (e == 0) continue;
+        out.append(run, static_cast<std::size_t>(p - run));
+        char buf[6] = {'\\', e, '0', '0', 0, 0};
+        if (e == 'u') {
+            unsigned char c = static_cast<unsigned char>(*p);
+            buf[4] = hex[c >> 4];
+            buf[5] = hex[c & 0xf];
+            out.append(buf, 6);
+        } else {
+            out.append(buf, 2);
+        }
+        run = p + 1;
     }
+    out.append(run, static_cast<std::size_t>(end - run));
     out.push_back('"');
 }
 
