@@ -14,8 +14,12 @@ cmake -S "$ROOT" -B "$ROOT/build/cmake" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWit
 cmake --build "$ROOT/build/cmake" -j"$JOBS"
 
 NGX_BUILD="$ROOT/build/ngx"
+# Reconfigure when the glue's build inputs change, including the set of core
+# headers it depends on (config lists them in the Makefile's dependencies).
+HEADERS="$(cd "$ROOT" && ls src/core/*.hpp src/ngx/*.hpp | tr '\n' ' ')"
 if [ ! -f "$NGX_BUILD/Makefile" ] || [ "$ROOT/config" -nt "$NGX_BUILD/Makefile" ] \
-        || [ "$ROOT/config.make" -nt "$NGX_BUILD/Makefile" ]; then
+        || [ "$ROOT/config.make" -nt "$NGX_BUILD/Makefile" ] \
+        || [ "$HEADERS" != "$(cat "$NGX_BUILD/headers.list" 2>/dev/null)" ]; then
     mkdir -p "$NGX_BUILD"
     (
         cd "$NGX_SRC"
@@ -29,6 +33,7 @@ if [ ! -f "$NGX_BUILD/Makefile" ] || [ "$ROOT/config" -nt "$NGX_BUILD/Makefile" 
             --builddir="$NGX_BUILD" >"$NGX_BUILD/configure.log" 2>&1 \
             || { cat "$NGX_BUILD/configure.log"; exit 1; }
     )
+    printf '%s' "$HEADERS" >"$NGX_BUILD/headers.list"
 fi
 # The module links the core archive: relink when it changed.
 if [ -f "$NGX_BUILD/ngx_http_llmproxy_module.so" ] \

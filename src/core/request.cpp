@@ -171,6 +171,7 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
     out.raw = body;
     out.facts = RequestFacts{};
     out.doc.SetNull();
+    out.model_token_length = 0;
     if (body.size() > limits.max_bytes) {
         return make_error(ErrorCode::kTooLarge, "",
                           "request body is larger than " + std::to_string(limits.max_bytes) +
@@ -200,6 +201,9 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
                 }
                 out.facts.model.assign(d.GetString(), d.GetStringLength());
             }
+            // A duplicate "model" leaves the splice to the full rewrite.
+            out.model_token_offset = start;
+            out.model_token_length = have_model ? 0 : value.size();
             have_model = true;
         } else if (key_equals(key, "stream")) {
             if (value == "true") {

@@ -33,9 +33,18 @@ Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect pr
                        : detail::openai_to_anthropic_request(req, opts);
         }
         TranslatedRequest out;
-        std::vector<std::pair<std::string_view, std::string>> repl;
         std::string model;
         json_append_string(model, opts.target_model);
+        if (!opts.max_tokens_cap && req.model_token_length != 0) {
+            // The common passthrough: splice the model where peek_request saw it.
+            std::string_view raw = req.raw;
+            out.body.reserve(raw.size() + model.size());
+            out.body.append(raw.substr(0, req.model_token_offset));
+            out.body.append(model);
+            out.body.append(raw.substr(req.model_token_offset + req.model_token_length));
+            return out;
+        }
+        std::vector<std::pair<std::string_view, std::string>> repl;
         repl.emplace_back("model", std::move(model));
         if (opts.max_tokens_cap && req.doc.IsObject()) {
             std::string_view field = max_tokens_member(req);

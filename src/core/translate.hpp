@@ -40,6 +40,10 @@ public:
     std::string_view raw;          // the client's bytes; must outlive this object
     rapidjson::Document doc;
     RequestFacts facts;
+    // Where peek_request found the top-level "model" value token in `raw`
+    // (quotes included), so a passthrough rewrite is one splice, no rescan.
+    std::size_t model_token_offset = 0;
+    std::size_t model_token_length = 0;
 };
 
 // Parses and validates the top-level shape (object, "model" a non-empty
