@@ -21,12 +21,21 @@ public:
 
     void finish(std::string& out) override {
         if (ended_) return;
-        parser_.finish([&](const SseEvent& ev) { on_event(ev, out); });
+        // An event left without its blank line at EOF is passed on only when
+        // it is whole (valid JSON or [DONE]); a cut one would break the
+        // client's parser before it ever saw the error event.
+        parser_.finish([&](const SseEvent& ev) {
+            rapidjson::Document doc;
+            if (ev.data == "[DONE]" || parse_json(ev.data, limits_, doc, "provider event").ok()) {
+                on_event(ev, out);
+            }
+        });
         if (ended_) return;
         if (!complete_) {
             fail(502, "provider stream ended before the response was complete", out);
             return;
         }
+        if (dialect_ == Dialect::kOpenAI && !saw_done_) sse_append_data(out, "[DONE]");
         ended_ = true;
     }
 
@@ -88,6 +97,7 @@ private:
         std::string_view data = ev.data;
         if (data == "[DONE]") {
             complete_ = true;
+            saw_done_ = true;
             sse_append_data(out, data);
             return;
         }
@@ -125,6 +135,7 @@ private:
     Usage usage_;
     bool started_ = false;
     bool complete_ = false;
+    bool saw_done_ = false;
     bool ended_ = false;
 };
 

@@ -178,11 +178,18 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
                               " bytes");
     }
     bool have_model = false;
+    bool have_stream = false;
     Status problem;
     bool object = for_each_top_level_member(body, [&](std::string_view key, std::size_t start,
                                                       std::size_t end) {
         std::string_view value = body.substr(start, end - start);
         if (key_equals(key, "model")) {
+            if (have_model) {
+                // A duplicate: the first value counts (as in the full parse),
+                // and the rewrite must replace every occurrence.
+                out.model_token_length = 0;
+                return true;
+            }
             if (value.size() < 3 || value.front() != '"') {
                 problem = make_error(ErrorCode::kInvalidRequest, "model",
                                      "must be a non-empty string");
@@ -201,11 +208,11 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
                 }
                 out.facts.model.assign(d.GetString(), d.GetStringLength());
             }
-            // A duplicate "model" leaves the splice to the full rewrite.
             out.model_token_offset = start;
-            out.model_token_length = have_model ? 0 : value.size();
+            out.model_token_length = value.size();
             have_model = true;
-        } else if (key_equals(key, "stream")) {
+        } else if (key_equals(key, "stream") && !have_stream) {
+            have_stream = true;
             if (value == "true") {
                 out.facts.stream = true;
             } else if (value != "false" && value != "null") {
@@ -292,7 +299,8 @@ Status parse_request(Dialect client, std::string_view body, const JsonLimits& li
         auto effort = doc.FindMember("reasoning_effort");
         out.facts.thinking = effort != doc.MemberEnd() && effort->value.IsString() &&
                              std::strcmp(effort->value.GetString(), "none") != 0;
-        out.facts.has_web_search = doc.HasMember("web_search_options");
+        auto ws = doc.FindMember("web_search_options");
+        out.facts.has_web_search = ws != doc.MemberEnd() && !ws->value.IsNull();
     }
     for (const auto& m : messages->value.GetArray()) {
         if (!m.IsObject()) continue;

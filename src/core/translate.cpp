@@ -133,8 +133,9 @@ ErrorResponse map_upstream_error(Dialect provider, Dialect client, int status,
         if (message.empty()) message = string_member(doc, "detail");
     }
     if (provider == client && parsed && !message.empty() && mapped == status) {
-        bool shaped = client == Dialect::kAnthropic ? string_member(doc, "type") == "error"
-                                                    : doc.HasMember("error");
+        auto err = doc.FindMember("error");
+        bool shaped = err != doc.MemberEnd() && err->value.IsObject() &&
+                      (client == Dialect::kOpenAI || string_member(doc, "type") == "error");
         if (shaped) return ErrorResponse{mapped, std::string(body)};
     }
     std::string text;
