@@ -4,5 +4,5 @@ ngx_llmproxy_c_only="-Werror=implicit-function-declaration -Wmissing-prototypes 
 
 for ngx_llmproxy_src in $LLMPROXY_NGX_SRCS; do
     ngx_llmproxy_obj="$NGX_OBJS/addon/ngx/`basename $ngx_llmproxy_src .cpp`.o"
-    echo "$ngx_llmproxy_obj: CFLAGS := \$(filter-out $ngx_llmproxy_c_only,\$(CFLAGS)) -std=c++17 -fvisibility=hidden -fvisibility-inlines-hidden" >> $NGX_MAKEFILE
+    echo "$ngx_llmproxy_obj: CFLAGS := \$(filter-out $ngx_llmproxy_c_only,\$(CFLAGS)) -std=c++17 -fvisibility=hidden -fvisibility-inlines-hidden -DRAPIDJSON_SSE2" >> $NGX_MAKEFILE
 done

@@ -290,11 +290,10 @@ TEST(MapUpstreamError, SameDialectUnshapedBodiesAreRebuilt) {
     EXPECT_EQ(openai_shape(o.body).message, "missing field");
 }
 
-// {"error":"text"} (a string, not an object) from an OpenAI-format provider:
-// the same-dialect "well-formed" check is only doc.HasMember("error"), so the
-// body is passed through as-is instead of being rebuilt into the
-// {"error":{"message","type","param","code"}} shape the OpenAI SDKs expect.
-TEST(MapUpstreamError, DISABLED_SameDialectStringErrorIsRebuilt) {
+// {"error":"text"} (a string, not an object) from an OpenAI-format provider is
+// rebuilt into the {"error":{"message","type","param","code"}} shape the
+// OpenAI SDKs expect, not passed through.
+TEST(MapUpstreamError, SameDialectStringErrorIsRebuilt) {
     ErrorResponse s = map_upstream_error(Dialect::kOpenAI, Dialect::kOpenAI, 500, R"({"error":"boom"})");
     EXPECT_EQ(s.status, 500);
     OpenAIShape sh = openai_shape(s.body);

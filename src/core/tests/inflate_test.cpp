@@ -225,11 +225,9 @@ TEST(Inflater, CorruptMiddleFails) {
     EXPECT_FALSE(st.ok());
 }
 
-// The comment in Inflater::create promises that raw deflate data (no zlib
-// header), which some servers send as "Content-Encoding: deflate", is
-// "handled below by a retry"; no such retry exists and the body is rejected
-// as corrupt. Disabled until the lead fixes inflate.cpp (or the comment).
-TEST(Inflater, DISABLED_RawDeflateIsAcceptedAsDeflate) {
+// Raw deflate data (no zlib header), which some servers send as
+// "Content-Encoding: deflate", is accepted through a headerless retry.
+TEST(Inflater, RawDeflateIsAcceptedAsDeflate) {
     std::string text = sample_text(20000);
     auto inf = make("deflate");
     std::string out;

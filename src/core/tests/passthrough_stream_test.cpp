@@ -154,12 +154,10 @@ TEST(PassthroughAnthropic, CutMidEventEndsWithErrorEvent) {
     EXPECT_EQ(out.substr(out.size() - err.size()), err);
 }
 
-// A provider stream cut inside an event's data line: SseParser::finish()
-// dispatches the partial event, and the passthrough forwards it, so the client
-// receives "event: message_delta" with truncated (invalid) JSON before the
-// error event; SDKs fail on the JSON parse and never see the error. Expected:
-// only complete events pass through, then the error event.
-TEST(PassthroughAnthropic, DISABLED_PartialEventAtCutIsNotForwarded) {
+// A provider stream cut inside an event's data line: only complete events pass
+// through, then the error event (a truncated JSON event would make SDKs fail
+// on the parse and never see the error).
+TEST(PassthroughAnthropic, PartialEventAtCutIsNotForwarded) {
     std::string input = anthropic_stream(/*with_stop=*/false);
     std::string cut = input.substr(0, input.size() - 20);
     std::string out = run(Dialect::kAnthropic, cut, ctx_for(""));
@@ -321,11 +319,9 @@ TEST(PassthroughOpenAI, FinishReasonWithoutDoneIsComplete) {
     EXPECT_EQ(out.compare(0, input.size(), input), 0);
 }
 
-// StreamTranscoder::finish() is documented to emit "the final events
-// ([DONE] for OpenAI clients)"; the passthrough treats a provider stream
-// that ends after finish_reason without [DONE] as complete but does not add
-// the [DONE] line, so the client sees a stream without its terminator.
-TEST(PassthroughOpenAI, DISABLED_FinishAddsDoneWhenProviderOmittedIt) {
+// A provider stream that ends after finish_reason without [DONE] is complete;
+// finish() adds the [DONE] terminator clients expect.
+TEST(PassthroughOpenAI, FinishAddsDoneWhenProviderOmittedIt) {
     std::string input = testing::openai_sse(openai_chunks("p", true, true), /*done=*/false);
     std::string out = run(Dialect::kOpenAI, input, ctx_for("p"));
     EXPECT_EQ(out, input + "data: [DONE]\n\n");
@@ -344,7 +340,9 @@ TEST(PassthroughOpenAI, ProviderErrorChunkCompletes) {
         /*done=*/false);
     std::string out = run(Dialect::kOpenAI, input, ctx_for("c"));
     EXPECT_EQ(count(out, "\"error\""), 1u) << out;
-    EXPECT_EQ(out.find("[DONE]"), std::string::npos);
+    // The stream is complete (the provider's error ended it); like fail(), the
+    // client still gets its terminator.
+    EXPECT_EQ(count(out, "[DONE]"), 1u) << out;
 }
 
 TEST(PassthroughOpenAI, FailIsIdempotent) {

@@ -226,16 +226,11 @@ TEST(PeekRequest, DoesNotRequireMessages) {
     EXPECT_TRUE(peek(Dialect::kOpenAI, R"({"model":"m"})", req).ok());
 }
 
-// Duplicate top-level keys: peek_request keeps the LAST "model"/"stream",
-// parse_request (RapidJSON FindMember) the FIRST. The gateway checks the key's
-// model allow-list on the peeked model, then scenario_route() calls
-// ensure_parsed(), which resets facts.model to the first value, and the route
-// is matched on that (ngx_http_llmproxy_handler.cpp handle_inference: `model`
-// is a reference to ctx->parsed.facts.model). A key limited to "cheap" can
-// so reach any routed model with {"model":"expensive","model":"cheap",...}
-// whenever the store has a scenario route. Expected: both parses agree (or
-// duplicates are rejected).
-TEST(PeekRequest, DISABLED_DuplicateKeysAgreeWithFullParse) {
+// Duplicate top-level keys: peek_request and the full parse must agree (the
+// first value counts, as with RapidJSON's FindMember), or a key's model
+// allow-list, checked on the peeked model, could be bypassed by a route chosen
+// after ensure_parsed() with {"model":"expensive","model":"cheap",...}.
+TEST(PeekRequest, DuplicateKeysAgreeWithFullParse) {
     std::string body =
         R"({"model":"expensive","stream":true,"model":"cheap","stream":false,"messages":[]})";
     ParsedRequest peeked;
@@ -473,12 +468,9 @@ TEST(RequestFacts, OpenAIWebSearchOptions) {
                      .has_web_search);
 }
 
-// The OpenAI request translator treats an explicit null like an absent member
-// ("Absent and explicit null mean the same thing in OpenAI requests",
-// anthropic_request_from_openai.cpp), but parse_request sets has_web_search
-// from HasMember("web_search_options"), so SDKs that serialise unset options
-// as null get routed to scenario:web-search.
-TEST(RequestFacts, DISABLED_OpenAIWebSearchOptionsNullIsNotWebSearch) {
+// An explicit null means "absent" in OpenAI requests: SDKs that serialise
+// unset options as null must not be routed to scenario:web-search.
+TEST(RequestFacts, OpenAIWebSearchOptionsNullIsNotWebSearch) {
     EXPECT_FALSE(facts_of(Dialect::kOpenAI, R"({"model":"m","messages":[],"web_search_options":null})")
                      .has_web_search);
 }
