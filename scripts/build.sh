@@ -41,7 +41,10 @@ if [ -f "$NGX_BUILD/ngx_http_llmproxy_module.so" ] \
     rm -f "$NGX_BUILD/ngx_http_llmproxy_module.so"
 fi
 make -s -f "$NGX_BUILD/Makefile" -C "$NGX_SRC" -j"$JOBS" modules
-cp "$NGX_BUILD/ngx_http_llmproxy_module.so" "$ROOT/build/"
+# Replace, never overwrite in place: a running nginx that has the old .so
+# mapped would crash if its pages changed under it.
+cp "$NGX_BUILD/ngx_http_llmproxy_module.so" "$ROOT/build/.ngx_http_llmproxy_module.so.tmp"
+mv -f "$ROOT/build/.ngx_http_llmproxy_module.so.tmp" "$ROOT/build/ngx_http_llmproxy_module.so"
 
 # Debian's own module test: the stock binary must load the module.
 tmp="$(mktemp -d)"

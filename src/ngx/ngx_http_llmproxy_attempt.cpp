@@ -359,6 +359,13 @@ ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
 
 void attempt_committed(RequestCtx *ctx) {
     record(ctx, false);
+    // No retry can follow a committed stream: drop what only a new attempt
+    // would need (the request's DOM, the translated body, the body copy),
+    // so thousands of long-lived streams cost little memory each.
+    rapidjson::Document().Swap(ctx->parsed.doc);
+    std::string().swap(ctx->at.translated.body);
+    std::string().swap(ctx->body_copy);
+    ctx->parsed.raw = {};
 }
 
 void attempt_abandoned(RequestCtx *ctx) {
