@@ -77,7 +77,7 @@ private:
 
 Error invalid(const Path& field, std::string message) { return invalid(field.str(), std::move(message)); }
 
-void append_string(std::string& out, std::string_view s) { append_json_string_fast(out, s); }
+void append_string(std::string& out, std::string_view s) { json_append_string(out, s); }
 
 // Copies a parsed value (schemas, cache_control, numbers) into `out`.
 void append_value(std::string& out, const Value& v) {

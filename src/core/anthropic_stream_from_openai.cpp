@@ -499,7 +499,7 @@ private:
         }
         begin_delta();
         out() += "\"text_delta\",\"text\":";
-        append_json_string_fast(out(), text);
+        json_append_string(out(), text);
         out() += "}}\n\n";
     }
 
@@ -512,7 +512,7 @@ private:
         if (text.empty()) return;
         begin_delta();
         out() += "\"thinking_delta\",\"thinking\":";
-        append_json_string_fast(out(), text);
+        json_append_string(out(), text);
         out() += "}}\n\n";
     }
 
@@ -522,7 +522,7 @@ private:
         out() += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
         append_uint(out(), next_index_);
         out() += ",\"content_block\":{\"type\":\"redacted_thinking\",\"data\":";
-        append_json_string_fast(out(), data);
+        json_append_string(out(), data);
         out() += "}}\n\n";
         block_index_ = next_index_++;
         block_ = BlockKind::kThinking;  // closed right away below
@@ -563,7 +563,7 @@ private:
         if (block_ == BlockKind::kThinking && !pending_signature_.empty()) {
             begin_delta();
             out() += "\"signature_delta\",\"signature\":";
-            append_json_string_fast(out(), pending_signature_);
+            json_append_string(out(), pending_signature_);
             out() += "}}\n\n";
             pending_signature_.clear();
         }
@@ -661,7 +661,7 @@ private:
     void emit_args(std::string_view, std::string_view args) {
         begin_delta();
         out() += "\"input_json_delta\",\"partial_json\":";
-        append_json_string_fast(out(), args);
+        json_append_string(out(), args);
         out() += "}}\n\n";
     }
 
@@ -695,11 +695,11 @@ private:
         out() += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
         append_uint(out(), next_index_);
         out() += ",\"content_block\":{\"type\":\"tool_use\",\"id\":";
-        append_json_string_fast(out(), s.client_id);
+        json_append_string(out(), s.client_id);
         out() += ",\"name\":";
         // A call the provider never named still becomes a block (never
         // dropped); the client answers it with a "no such tool" result.
-        append_json_string_fast(out(), s.name.empty() ? std::string_view("unnamed_tool")
+        json_append_string(out(), s.name.empty() ? std::string_view("unnamed_tool")
                                                       : ctx_.tool_names.to_client(s.name));
         out() += ",\"input\":{}}}\n\n";
         block_ = BlockKind::kTool;
@@ -748,9 +748,9 @@ private:
             std::uint64_t h = id_seed_;
             for (int i = 0; i < 16; ++i) id.push_back(hex[(h >> (60 - 4 * i)) & 0xf]);
         }
-        append_json_string_fast(out(), id);
+        json_append_string(out(), id);
         out() += ",\"type\":\"message\",\"role\":\"assistant\",\"model\":";
-        append_json_string_fast(out(), ctx_.client_model);
+        json_append_string(out(), ctx_.client_model);
         out() += ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":";
         Usage start = usage_;
         start.output_tokens = 0;
@@ -767,7 +767,7 @@ private:
         std::string_view stop = m.stop_reason;
         if (refusal_seen_ && stop == "end_turn") stop = "refusal";
         out() += "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":";
-        append_json_string_fast(out(), stop);
+        json_append_string(out(), stop);
         out() += ",\"stop_sequence\":null},\"usage\":";
         if (usage_.known) {
             append_anthropic_usage(out(), usage_);
@@ -781,9 +781,9 @@ private:
     void emit_error(std::string_view type, std::string_view message) {
         if (finished_) return;
         out() += "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":";
-        append_json_string_fast(out(), type);
+        json_append_string(out(), type);
         out() += ",\"message\":";
-        append_json_string_fast(out(), message.substr(0, 4096));
+        json_append_string(out(), message.substr(0, 4096));
         out() += "}}\n\n";
         emitted_any_ = true;
         finished_ = true;

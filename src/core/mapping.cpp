@@ -291,78 +291,7 @@ std::string_view openai_error_type_for_anthropic(std::string_view t) {
     return "server_error";  // api_error, overloaded_error, unknown
 }
 
-int http_status_for_anthropic_error_type(std::string_view t) {
-    if (t == "invalid_request_error") return 400;
-    if (t == "authentication_error") return 401;
-    if (t == "billing_error") return 402;
-    if (t == "permission_error") return 403;
-    if (t == "not_found_error") return 404;
-    if (t == "request_too_large") return 413;
-    if (t == "rate_limit_error") return 429;
-    if (t == "timeout_error") return 504;
-    if (t == "overloaded_error") return 529;
-    return 500;
-}
-
 // ---- JSON output -------------------------------------------------------------
-
-namespace {
-
-// 0: copy as is; otherwise the character after the backslash ('u' = \u00XX).
-constexpr std::array<char, 256> make_escape_table() {
-    std::array<char, 256> t{};
-    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 'u';
-    t['\b'] = 'b';
-    t['\f'] = 'f';
-    t['\n'] = 'n';
-    t['\r'] = 'r';
-    t['\t'] = 't';
-    t['"'] = '"';
-    t['\\'] = '\\';
-    return t;
-}
-constexpr std::array<char, 256> kEscape = make_escape_table();
-
-}  // namespace
-
-void append_json_string_fast(std::string& out, std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    const char* p = s.data();
-    const char* end = p + s.size();
-    const char* run = p;
-    for (; p < end; ++p) {
-        // Skip eight plain bytes at a time (no control byte, quote or
-        // backslash among them): most text has nothing to escape.
-        while (end - p >= 8) {
-            std::uint64_t x;
-            std::memcpy(&x, p, 8);
-            constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-            std::uint64_t ctl = (x - ones * 0x20) & ~x & highs;
-            std::uint64_t q = x ^ (ones * '"');
-            std::uint64_t bs = x ^ (ones * '\\');
-            std::uint64_t special = ctl | ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs);
-            if (special) break;
-            p += 8;
-        }
-        if (p == end) break;
-        char e = kEscape[static_cast<unsigned char>(*p)];
-        if (e == 0) continue;
-        out.append(run, static_cast<std::size_t>(p - run));
-        char buf[6] = {'\\', e, '0', '0', 0, 0};
-        if (e == 'u') {
-            unsigned char c = static_cast<unsigned char>(*p);
-            buf[4] = hex[c >> 4];
-            buf[5] = hex[c & 0xf];
-            out.append(buf, 6);
-        } else {
-            out.append(buf, 2);
-        }
-        run = p + 1;
-    }
-    out.append(run, static_cast<std::size_t>(end - run));
-    out.push_back('"');
-}
 
 void JsonOut::separate() {
     if (after_key_) {
@@ -390,7 +319,7 @@ void JsonOut::close(char c) {
 
 void JsonOut::key(std::string_view k) {
     separate();
-    append_json_string_fast(out_, k);
+    json_append_string(out_, k);
     out_.push_back(':');
     after_key_ = true;
 }

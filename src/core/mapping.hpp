@@ -10,6 +10,7 @@
 
 #include <rapidjson/document.h>
 
+#include "core/json.hpp"
 #include "core/translate.hpp"
 
 namespace llmproxy {
@@ -121,9 +122,6 @@ std::string_view anthropic_error_type_for_openai_error(int status, std::string_v
 // OpenAI error type for an Anthropic error type.
 std::string_view openai_error_type_for_anthropic(std::string_view anthropic_type);
 
-// HTTP status for an Anthropic error type (529 for overloaded_error, 500 for
-// unknown types).
-int http_status_for_anthropic_error_type(std::string_view anthropic_type);
 
 // ---- small helpers ------------------------------------------------------------
 
@@ -135,10 +133,6 @@ std::uint64_t fnv1a64(std::string_view s, std::uint64_t seed = 0xcbf29ce48422232
 
 // ---- JSON output -------------------------------------------------------------
 
-// Appends `s` as a JSON string literal. Same output as json_append_string, but
-// copies runs of plain bytes at once (the translators' hot path: tens of KB
-// per request, every streamed text delta).
-void append_json_string_fast(std::string& out, std::string_view s);
 
 // Minimal streaming JSON writer appending to a std::string: commas and colons
 // are placed automatically. The caller keeps the structure balanced.
@@ -152,7 +146,7 @@ public:
     void key(std::string_view k);
     void string(std::string_view s) {
         separate();
-        append_json_string_fast(out_, s);
+        json_append_string(out_, s);
     }
     void uint(std::uint64_t v) {
         separate();

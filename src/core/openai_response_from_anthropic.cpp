@@ -77,9 +77,9 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
             tool_ids.push_back(id);
             if (tool_count++ > 0) tool_calls += ',';
             tool_calls += R"({"id":)";
-            append_json_string_fast(tool_calls, id);
+            json_append_string(tool_calls, id);
             tool_calls += R"(,"type":"function","function":{"name":)";
-            append_json_string_fast(tool_calls, ctx.tool_names.to_client(name));
+            json_append_string(tool_calls, ctx.tool_names.to_client(name));
             tool_calls += R"(,"arguments":)";
             auto input = block.FindMember("input");
             arguments.assign("{}");
@@ -88,7 +88,7 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
                 JsonOut w(arguments);
                 w.value(input->value);
             }
-            append_json_string_fast(tool_calls, arguments);
+            json_append_string(tool_calls, arguments);
             tool_calls += "}}";
         }
         // redacted_thinking is encrypted and unreadable; server-tool blocks
@@ -107,20 +107,20 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
     std::string out;
     out.reserve(256 + text.size() + reasoning.size() + tool_calls.size() + ctx.client_model.size());
     out += R"({"id":)";
-    append_json_string_fast(out, std::string("chatcmpl-").append(id.empty() ? "llmproxy" : id));
+    json_append_string(out, std::string("chatcmpl-").append(id.empty() ? "llmproxy" : id));
     out += R"(,"object":"chat.completion","created":)";
     out += std::to_string(created);
     out += R"(,"model":)";
-    append_json_string_fast(out, ctx.client_model);
+    json_append_string(out, ctx.client_model);
     out += R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)";
     if (text.empty() && tool_count > 0) {
         out += "null";  // OpenAI's shape for a tool-call-only answer
     } else {
-        append_json_string_fast(out, text);
+        json_append_string(out, text);
     }
     if (!reasoning.empty()) {
         out += R"(,"reasoning_content":)";
-        append_json_string_fast(out, reasoning);
+        json_append_string(out, reasoning);
     }
     if (tool_count > 0) {
         out += R"(,"tool_calls":[)";
@@ -128,7 +128,7 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
         out += ']';
     }
     out += R"(,"refusal":null},"logprobs":null,"finish_reason":)";
-    append_json_string_fast(out, openai_finish_reason(stop_reason));
+    json_append_string(out, openai_finish_reason(stop_reason));
     out += R"(}],"usage":)";
     append_openai_usage(out, u);
     out += '}';

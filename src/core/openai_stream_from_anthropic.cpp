@@ -286,7 +286,7 @@ void OpenAIStreamEncoder::on_event(const SseEvent& ev, std::string& out) {
     if (type == "error") {
         std::string_view etype = fields_.error_type;
         std::string_view message = fields_.error_message;
-        end_with_error(http_status_for_anthropic_error_type(etype),
+        end_with_error(status_for_error_type(etype),
                        message.empty() ? std::string_view("provider stream error") : message, out);
         return;
     }
@@ -335,11 +335,11 @@ void OpenAIStreamEncoder::begin(std::string& out) {
     header_ += R"({"id":)";
     std::string id = "chatcmpl-";
     id += fields_.message_id.empty() ? std::string_view("llmproxy") : fields_.message_id;
-    append_json_string_fast(header_, id);
+    json_append_string(header_, id);
     header_ += R"(,"object":"chat.completion.chunk","created":)";
     append_uint(header_, created_ < 0 ? 0 : static_cast<std::uint64_t>(created_));
     header_ += R"(,"model":)";
-    append_json_string_fast(header_, ctx_.client_model);
+    json_append_string(header_, ctx_.client_model);
     merge_usage();
     state_ = State::kStreaming;
 
@@ -376,9 +376,9 @@ void OpenAIStreamEncoder::on_block_start(std::string& out) {
         scratch_.assign(R"({"tool_calls":[{"index":)");
         append_uint(scratch_, static_cast<std::uint64_t>(tool));
         scratch_ += R"(,"id":)";
-        append_json_string_fast(scratch_, fields_.block_id);
+        json_append_string(scratch_, fields_.block_id);
         scratch_ += R"(,"type":"function","function":{"name":)";
-        append_json_string_fast(scratch_, ctx_.tool_names.to_client(fields_.block_name));
+        json_append_string(scratch_, ctx_.tool_names.to_client(fields_.block_name));
         scratch_ += R"(,"arguments":""}}]})";
         emit_chunk("null", out);
         // Streamed tool_use blocks start with input {}; arguments follow as
@@ -393,7 +393,7 @@ void OpenAIStreamEncoder::on_block_start(std::string& out) {
     } else {
         return;
     }
-    append_json_string_fast(scratch_, fields_.block_text);
+    json_append_string(scratch_, fields_.block_text);
     scratch_ += '}';
     emit_chunk("null", out);
     // redacted_thinking is encrypted and unreadable; server-tool blocks only
@@ -415,7 +415,7 @@ void OpenAIStreamEncoder::on_block_delta(std::string& out) {
         scratch_.assign(R"({"tool_calls":[{"index":)");
         append_uint(scratch_, static_cast<std::uint64_t>(tool));
         scratch_ += R"(,"function":{"arguments":)";
-        append_json_string_fast(scratch_, fields_.delta_text);
+        json_append_string(scratch_, fields_.delta_text);
         scratch_ += "}}]}";
         emit_chunk("null", out);
         return;
@@ -424,7 +424,7 @@ void OpenAIStreamEncoder::on_block_delta(std::string& out) {
         // responses have no field for; citations_delta: no chunk counterpart.
         return;
     }
-    append_json_string_fast(scratch_, fields_.delta_text);
+    json_append_string(scratch_, fields_.delta_text);
     scratch_ += '}';
     emit_chunk("null", out);
 }

@@ -1,3 +1,4 @@
+#include "core/errors.hpp"
 #include "core/mapping.hpp"
 
 #include <gtest/gtest.h>
@@ -167,8 +168,8 @@ TEST(Mapping, ErrorTypes) {
     EXPECT_EQ(anthropic_error_type_for_openai_error(0, "server_error", ""), "api_error");
     EXPECT_EQ(openai_error_type_for_anthropic("overloaded_error"), "server_error");
     EXPECT_EQ(openai_error_type_for_anthropic("rate_limit_error"), "rate_limit_error");
-    EXPECT_EQ(http_status_for_anthropic_error_type("overloaded_error"), 529);
-    EXPECT_EQ(http_status_for_anthropic_error_type("invalid_request_error"), 400);
+    EXPECT_EQ(status_for_error_type("overloaded_error"), 529);
+    EXPECT_EQ(status_for_error_type("invalid_request_error"), 400);
 }
 
 TEST(ProviderQuirks, CatalogCoversEverySettableField) {
@@ -218,17 +219,17 @@ TEST(JsonOutput, FastEscapingMatchesJsonAppendString) {
             s.push_back(static_cast<char>(c));
             s += "bcdefghijklmnop";
             std::string fast, reference;
-            append_json_string_fast(fast, s);
+            json_append_string(fast, s);
             json_append_string(reference, s);
             ASSERT_EQ(fast, reference) << "byte " << c << " at " << pad;
         }
     }
     std::string fast, reference;
-    append_json_string_fast(fast, all + all);
+    json_append_string(fast, all + all);
     json_append_string(reference, all + all);
     EXPECT_EQ(fast, reference);
     fast.clear();
-    append_json_string_fast(fast, "");
+    json_append_string(fast, "");
     EXPECT_EQ(fast, "\"\"");
 }
 
