@@ -7,6 +7,7 @@
  */
 #include "ngx_http_llmproxy.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "core/errors.hpp"
@@ -46,9 +47,16 @@ ngx_msec_t watch_remaining(RequestCtx *ctx) {
     const TimeoutConfig &t = ctx->at.timeout;
     ngx_msec_t now = ngx_current_msec;
     ngx_msec_t deadline = ctx->started + static_cast<ngx_msec_t>(t.total_ms);
+    // Until the request has gone out the connection is still being made:
+    // the connect timeout applies (bounded by the first-byte one).
+    ngx_http_upstream_t *u = ctx->at.sr != nullptr ? ctx->at.sr->upstream : nullptr;
+    std::uint64_t first_byte_ms = t.first_byte_ms;
+    if (u == nullptr || !u->request_sent) {
+        first_byte_ms = std::min(first_byte_ms, t.connect_ms);
+    }
     ngx_msec_t attempt_deadline =
         ctx->at.got_data ? ctx->at.last_data + static_cast<ngx_msec_t>(t.idle_ms)
-                         : ctx->at.started + static_cast<ngx_msec_t>(t.first_byte_ms);
+                         : ctx->at.started + static_cast<ngx_msec_t>(first_byte_ms);
     if (attempt_deadline < deadline) deadline = attempt_deadline;
     return deadline > now ? deadline - now : 0;
 }
