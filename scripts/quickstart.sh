@@ -21,9 +21,10 @@ CTL=("$ROOT/build/llmproxy-ctl" --store "$HOME_DIR/store" --master-key "$HOME_DI
 
 stop() {
     for f in "$HOME_DIR/nginx.pid" "$HOME_DIR/demo-provider.pid"; do
-        if [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then
-            kill "$(cat "$f")" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.1; done
+        pid="$(cat "$f" 2>/dev/null || true)"
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         fi
         rm -f "$f"
     done
