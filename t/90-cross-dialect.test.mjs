@@ -3,7 +3,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -135,11 +135,11 @@ describe('Anthropic client -> OpenAI provider', () => {
   });
 
   // Runs `claude -p PROMPT` in a fresh HOME and working directory `cwd`.
-  function runClaude(prompt, cwd) {
+  function runClaude(prompt, cwd, extraArgs = []) {
     const home = path.join(gw.dir, `home-${Math.random().toString(36).slice(2)}`);
     mkdirSync(home, { mode: 0o700 });
     return new Promise((resolve) => {
-      const child = spawn(path.join(REPO, 't', 'node_modules', '.bin', 'claude'), ['-p', prompt, '--output-format', 'text'], {
+      const child = spawn(path.join(REPO, 't', 'node_modules', '.bin', 'claude'), ['-p', prompt, '--output-format', 'text', ...extraArgs], {
         cwd, env: { PATH: process.env.PATH, HOME: home, ANTHROPIC_BASE_URL: gw.url, ANTHROPIC_API_KEY: gw.keys.alice.key,
           CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1' },
         stdio: ['ignore', 'pipe', 'pipe'] });
@@ -192,6 +192,52 @@ describe('Anthropic client -> OpenAI provider', () => {
       assert.deepEqual(JSON.parse(call.function.arguments), { file_path: file });
       const result = last.find((m) => m.role === 'tool');
       assert.equal(result.tool_call_id, 'call_read1');
+    } finally {
+      gw.mocks.openai.setDefault({ type: 'demo' });
+    }
+  });
+  test('Claude Code tool loop on an OpenAI provider: a Bash call writes a file, its result, the answer', async () => {
+    const work = path.join(gw.dir, 'work-bash');
+    mkdirSync(work, { recursive: true });
+    const target = path.join(work, 'made-by-claude.txt');
+    const n = gw.mocks.openai.requests.length;
+    // Turn 1: a Bash tool call (arguments split into small fragments by the
+    // mock) that writes a file; turn 2, once the tool result is back: text.
+    gw.mocks.openai.setDefault((req) => {
+      if (!req.body?.stream) return { type: 'demo' };
+      const toolMsg = req.body.messages.find((m) => m.role === 'tool');
+      if (!toolMsg) {
+        return { type: 'sse', events: openaiChunks({ model: 'gpt-real', text: 'Writing the file.',
+          toolCalls: [{ id: 'call_bash1', name: 'Bash',
+            arguments: { command: `echo gateway-was-here > ${target}`, description: 'Write the file' } }] }) };
+      }
+      return { type: 'sse', events: openaiChunks({ model: 'gpt-real', text: 'Done: the file is written.' }) };
+    });
+    try {
+      const r = await runClaude('Create the file made-by-claude.txt', work, ['--allowedTools', 'Bash']);
+      assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      assert.ok(existsSync(target), 'Claude Code ran the Bash tool call');
+      assert.equal(readFileSync(target, 'utf8').trim(), 'gateway-was-here');
+      assert.match(r.stdout, /Done: the file is written\./);
+      const turns = gw.mocks.openai.requests.slice(n).filter((x) => x.body?.stream === true);
+      assert.ok(turns.length >= 2, `two streamed turns reached the provider (${turns.length})`);
+      for (const t of turns) {
+        const body = t.body;
+        assert.equal(body.model, 'gpt-real');
+        assert.ok(body.tools.length > 0 && body.tools.every((x) => x.type === 'function' && x.function?.name),
+          'tools sent as OpenAI functions');
+        assert.ok(body.tools.some((x) => x.function.name === 'Bash'));
+        assert.equal(body.messages[0].role, 'system', 'system content present');
+        assert.ok(JSON.stringify(body.messages[0].content).length > 100);
+        assert.equal(t.headers.authorization, `Bearer ${PROVIDER_KEYS.mockoai}`);
+      }
+      const last = turns.at(-1).body.messages;
+      const call = last.find((m) => m.role === 'assistant' && m.tool_calls)?.tool_calls[0];
+      assert.equal(call.id, 'call_bash1');
+      assert.equal(call.function.name, 'Bash');
+      assert.match(JSON.parse(call.function.arguments).command, /gateway-was-here/);
+      const result = last.find((m) => m.role === 'tool');
+      assert.equal(result.tool_call_id, 'call_bash1', 'the tool message answers the tool_call id');
     } finally {
       gw.mocks.openai.setDefault({ type: 'demo' });
     }
