@@ -158,6 +158,20 @@ describe('an idle stream gets keepalives (llmproxy_ping_interval 250ms) without 
     assert.deepEqual(s.events.filter((e) => e.event !== 'ping').map((e) => e.event),
       events.filter((e) => e.event !== 'ping').map((e) => e.event));
   });
+
+  test('anthropic client on an OpenAI provider that thinks silently after its role chunk: message_start, then pings', async () => {
+    const events = openaiChunks({ text: 'the answer' });
+    events[1] = { ...events[1], delayMs: 1200 };  // role chunk, then 1.2 s of silence
+    gw.mocks.openai.enqueue({ type: 'sse', events });
+    const s = await gw.stream('/v1/messages', DIALECTS.anthropic.body('silent-thinker', { stream: true }));
+    assert.equal(s.status, 200);
+    const names = s.events.map((e) => e.event);
+    assert.equal(names[0], 'message_start');
+    const firstBlock = names.indexOf('content_block_start');
+    const pingsBefore = names.slice(0, firstBlock).filter((n) => n === 'ping').length;
+    assert.ok(pingsBefore >= 3, `pings while the provider was silent: ${pingsBefore} (${names.join(' ')})`);
+    assert.equal(names.at(-1), 'message_stop');
+  });
 });
 
 describe('a client that goes away mid-stream: the provider connection is closed too', () => {

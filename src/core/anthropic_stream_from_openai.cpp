@@ -1,7 +1,7 @@
 // OpenAI Chat Completions SSE stream -> Anthropic Messages SSE stream.
 //
-// One explicit state machine: message_start is sent lazily with the first
-// real payload, content blocks are strictly sequential (start, deltas of the
+// One explicit state machine: message_start is sent with the first good
+// chunk (blocks still open lazily: no empty block for a role-only chunk), content blocks are strictly sequential (start, deltas of the
 // block's own type, stop), tool calls are tracked per (index, id) slot so
 // interleaved indices, several calls per chunk and Gemini-style "same index,
 // new id" calls each become their own tool_use block, and message_delta is
@@ -444,7 +444,13 @@ private:
         if (chunk_.has_usage && chunk_.usage.any) {
             usage_ = usage_from_openai_fields(chunk_.usage);
         }
-        if (chunk_.has_choice0) process_choice(chunk_.choice0);
+        if (chunk_.has_choice0) {
+            // The first good chunk (even a role-only one) starts the message:
+            // the client's response is committed, and keepalive pings can
+            // flow while a reasoning model thinks before its first token.
+            ensure_started();
+            process_choice(chunk_.choice0);
+        }
         if (finished_) return;
         // The usage-only chunk OpenAI sends after the finish chunk is the last
         // one with content; finalise now rather than wait for [DONE].

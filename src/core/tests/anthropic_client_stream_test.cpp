@@ -73,24 +73,26 @@ TEST(AnthropicClientStream, Item17_RoleOnlyChunkOpensNoBlock) {
     EXPECT_EQ(empty.s.stop_reason, "end_turn");
 }
 
-TEST(AnthropicClientStream, Item17_RoleOnlyChunkDoesNotCommitTheResponse) {
+TEST(AnthropicClientStream, Item17_RoleOnlyChunkStartsTheMessageButOpensNoBlock) {
     auto t = detail::make_openai_to_anthropic_stream(stream_ctx());
     std::string out;
     t->feed(std::string("data: ") + kRoleChunk + "\n\n", out);
-    EXPECT_FALSE(t->started());
-    EXPECT_TRUE(out.empty());
-    t->feed("data: " + chunk_text("x") + "\n\n", out);
+    // The message starts (the response is committed, so keepalive pings can
+    // flow while a model thinks), but no empty content block is opened.
     EXPECT_TRUE(t->started());
+    EXPECT_EQ(out.rfind("event: message_start\n", 0), 0u) << out;
+    EXPECT_EQ(out.find("content_block_start"), std::string::npos) << out;
+    t->feed("data: " + chunk_text("x") + "\n\n", out);
+    EXPECT_NE(out.find("content_block_start"), std::string::npos);
 }
 
-// Item 32: nothing is committed before the first real payload, so a failure
-// up to then can still be answered with a real HTTP status by the gateway.
-TEST(AnthropicClientStream, Item32_NothingCommittedBeforeTheFirstPayload) {
+// Item 32: nothing is committed before the provider's first chunk (comments
+// and empty keepalive chunks do not count), so a failure up to then can still
+// be answered with a real HTTP status by the gateway.
+TEST(AnthropicClientStream, Item32_NothingCommittedBeforeTheFirstChunk) {
     auto t = detail::make_openai_to_anthropic_stream(stream_ctx());
     std::string out;
-    t->feed(": OPENROUTER PROCESSING\n\ndata: " + std::string(kRoleChunk) +
-                "\n\ndata: {\"choices\":[],\"usage\":null}\n\n",
-            out);
+    t->feed(": OPENROUTER PROCESSING\n\ndata: {\"choices\":[],\"usage\":null}\n\n", out);
     EXPECT_FALSE(t->started());
     EXPECT_TRUE(out.empty());
     t->fail(503, "upstream went away", out);
