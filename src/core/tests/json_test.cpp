@@ -140,7 +140,7 @@ TEST(ParseJson, MalformedIsInvalidRequestWithOffset) {
     EXPECT_FALSE(parse_json("{} trailing", JsonLimits{}, doc).ok());
 }
 
-TEST(ParseJson, FullPrecisionNumbers) {
+TEST(ParseJson, CommonNumbersParseExactly) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse_json("[0.1, 18446744073709551615]", JsonLimits{}, doc).ok());
     EXPECT_EQ(doc[0].GetDouble(), 0.1);
