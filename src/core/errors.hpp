@@ -23,9 +23,9 @@ struct ErrorResponse {
 // 429 rate_limit_error, 529 overloaded_error, other 5xx api_error.
 std::string_view anthropic_error_type(int status);
 
-// OpenAI error type for an HTTP status (invalid_request_error,
+// OpenAI error type for an HTTP status: invalid_request_error,
 // authentication_error, permission_error, not_found_error,
-// rate_limit_exceeded -> "requests", server_error ...).
+// rate_limit_error (429), server_error (5xx).
 std::string_view openai_error_type(int status);
 
 // {"type":"error","error":{"type":...,"message":...}} or

@@ -234,7 +234,12 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
 
 Status ensure_parsed(ParsedRequest& req, const JsonLimits& limits) {
     if (req.doc.IsObject()) return Status();
-    return parse_request(req.dialect, req.raw, limits, req);
+    // Same body: the model token peek_request found is still where it was.
+    std::size_t offset = req.model_token_offset, length = req.model_token_length;
+    Status st = parse_request(req.dialect, req.raw, limits, req);
+    req.model_token_offset = offset;
+    req.model_token_length = length;
+    return st;
 }
 
 std::string rewrite_model(std::string_view raw, std::string_view model) {
@@ -248,6 +253,7 @@ Status parse_request(Dialect client, std::string_view body, const JsonLimits& li
     out.dialect = client;
     out.raw = body;
     out.facts = RequestFacts{};
+    out.model_token_length = 0;  // only peek_request knows where the token is
     if (Status st = parse_json(body, limits, out.doc); !st.ok()) return st;
     const rapidjson::Value& doc = out.doc;
     if (!doc.IsObject()) {

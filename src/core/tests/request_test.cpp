@@ -506,13 +506,10 @@ TEST(PassthroughRewrite, DuplicateModelKeysAllRewritten) {
     EXPECT_EQ(passthrough_body(req, "t"), R"({"model":"t","messages":[],"model":"t"})");
 }
 
-// parse_request resets raw, facts and doc but not model_token_offset/length,
-// so a ParsedRequest peeked for one body and then parse_request'ed for another
-// makes translate_request splice the model at the first body's offset into the
-// second (corrupt JSON). The gateway uses one ParsedRequest per request today,
-// so this is latent; parse_request should reset the splice fields unless
-// called through ensure_parsed on the same raw.
-TEST(PassthroughRewrite, DISABLED_ReusedParsedRequestDoesNotSpliceAtStaleOffset) {
+// A ParsedRequest peeked for one body and then parse_request'ed for another
+// must not splice the model at the first body's offset into the second:
+// parse_request resets the splice fields (ensure_parsed keeps them, same raw).
+TEST(PassthroughRewrite, ReusedParsedRequestDoesNotSpliceAtStaleOffset) {
     std::string first = R"({"model":"first-model","messages":[]})";
     std::string second = R"({"messages":[{"role":"user","content":"hello there"}],"model":"m2"})";
     ParsedRequest req;
