@@ -289,3 +289,21 @@ std::string trim(std::string_view s) {
 }
 
 }  // namespace llmproxy::ctl
+
+namespace llmproxy::ctl {
+
+int report_removed(const Context& ctx, const std::string& name, const std::string& text) {
+    if (ctx.json) {
+        rapidjson::StringBuffer sb;
+        JsonWriter w(sb);
+        w.StartObject();
+        json_key_string(w, "removed", name);
+        w.EndObject();
+        print_json(sb);
+    } else {
+        std::cout << text << " removed\n";
+    }
+    return kExitOk;
+}
+
+}  // namespace llmproxy::ctl

@@ -78,6 +78,10 @@ void json_key_time(JsonWriter& w, const char* key, std::int64_t unix_seconds);
 // Prints the buffer and a newline to stdout.
 void print_json(const rapidjson::StringBuffer& sb);
 
+// The output of every "rm" command: {"removed": NAME} with --json, else
+// "<text> removed". Returns kExitOk.
+int report_removed(const Context& ctx, const std::string& name, const std::string& text);
+
 std::int64_t now_unix();
 // "2026-01-02T03:04:05Z"; "never" for 0.
 std::string format_time(std::int64_t unix_seconds);

@@ -432,17 +432,7 @@ int provider_rm(Context& ctx, const Args& args) {
     auto writer = open_store(ctx);
     if (!writer) return fail(writer.error());
     if (Status st = (*writer)->remove_provider(args.positional[0]); !st) return fail(st.error());
-    if (ctx.json) {
-        rapidjson::StringBuffer sb;
-        JsonWriter w(sb);
-        w.StartObject();
-        json_key_string(w, "removed", args.positional[0]);
-        w.EndObject();
-        print_json(sb);
-    } else {
-        std::cout << "provider '" << args.positional[0] << "' removed\n";
-    }
-    return kExitOk;
+    return report_removed(ctx, args.positional[0], "provider '" + args.positional[0] + "'");
 }
 
 }  // namespace
