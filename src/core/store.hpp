@@ -166,6 +166,17 @@ Status validate_pattern(std::string_view pattern);
 // Model allow-list check for a key (same pattern syntax, "default" not allowed).
 bool pattern_matches(std::string_view pattern, std::string_view model);
 
+// ---- where a provider request goes ----
+struct UpstreamTarget {
+    std::string url;   // scheme://(upstream block | host[:port])/path/endpoint[?query]
+    std::string host;  // Host header: host[:port] of the base URL
+    std::string sni;   // TLS server name: host of the base URL, no port or brackets
+};
+// The request URL for `p`: {base_url}/chat/completions (openai) or
+// {base_url}/v1/messages (anthropic); through p.upstream (an nginx upstream
+// block) when set. `query` (may be empty) is appended as "?query".
+UpstreamTarget upstream_target(const ProviderRecord& p, std::string_view query);
+
 // ---- worker-side view ----
 struct ResolvedProvider {
     ProviderRecord record;

@@ -96,9 +96,7 @@ struct Attempt {
     TranslatedRequest         translated;
 
     ngx_http_request_t       *sr = nullptr;
-    std::string               upstream_url;
-    std::string               upstream_host;
-    std::string               upstream_sni;
+    store::UpstreamTarget     upstream;       /* url, Host, TLS name */
     UpstreamMode              mode = UpstreamMode::kNone;
     ngx_uint_t                upstream_status = 0;
     bool                      upstream_complete = false; /* saw last_in_chain */

@@ -23,7 +23,7 @@ struct Failure {
     std::optional<std::uint64_t> retry_after_ms;
 };
 
-ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorResponse &fallback);
+ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorResponse *fallback);
 
 void watch_handler(ngx_event_t *ev) noexcept;
 
@@ -93,7 +93,7 @@ void retry_handler(ngx_event_t *ev) noexcept {
     ngx_connection_t *c = r->connection;
     ngx_int_t rc;
     try {
-        rc = begin_attempt(r, ctx, ctx->last_error);
+        rc = begin_attempt(r, ctx, &ctx->last_error);
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, c->log, 0, "llmproxy: %s", e.what());
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -258,13 +258,13 @@ ngx_int_t conclude(ngx_http_request_t *r, RequestCtx *ctx) {
     switch (d.action) {
     case RetryAction::kRetrySame:
         if (d.delay_ms == 0) {
-            return begin_attempt(r, ctx, failure->error);
+            return begin_attempt(r, ctx, &failure->error);
         }
         ctx->last_error = failure->error;
         arm_timer(&ctx->retry_ev, retry_handler, ctx, static_cast<ngx_msec_t>(d.delay_ms));
         return NGX_DONE;
     case RetryAction::kNextTarget:
-        return begin_attempt(r, ctx, failure->error);
+        return begin_attempt(r, ctx, &failure->error);
     case RetryAction::kGiveUp:
         break;
     }
@@ -281,8 +281,9 @@ ngx_int_t conclude(ngx_http_request_t *r, RequestCtx *ctx) {
 
 // Starts the next attempt of the route's walk (core RouteAttempts: retry,
 // or the next target whose breaker admits it; unknown providers are skipped
-// like open breakers). When no target is left, the client gets `fallback`.
-ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorResponse &fallback) {
+// like open breakers). When no target is left, the client gets `fallback`
+// (the last attempt's error), or a 503 when no attempt was made.
+ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorResponse *fallback) {
     const auto &targets = ctx->route->targets;
     LocConf *lcf = loc_conf(r);
     TargetRef admitted;
@@ -306,7 +307,11 @@ ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorRespo
     };
     std::optional<RouteAttempts::Attempt> next = ctx->plan->next(admit);
     if (!next) {
-        return send_error(r, ctx->client, fallback);
+        return send_error(r, ctx->client,
+                          fallback != nullptr
+                              ? *fallback
+                              : error_response(ctx->client, 503,
+                                               "no provider is available for this model"));
     }
     const store::Target &t = targets[next->target];
     const store::ResolvedProvider *p = ctx->snapshot->provider(t.provider);
@@ -360,9 +365,7 @@ ngx_int_t add_attempt_headers(ngx_http_request_t *r, const RequestCtx *ctx) {
 ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
     ctx->started = ngx_current_msec;
     ctx->plan.emplace(ctx->route->targets.size());
-    return begin_attempt(r, ctx,
-                         error_response(ctx->client, 503,
-                                        "no provider is available for this model"));
+    return begin_attempt(r, ctx, nullptr);
 }
 
 void attempt_committed(RequestCtx *ctx) {

@@ -12,31 +12,6 @@ namespace {
 
 constexpr std::string_view kDefaultAnthropicVersion = "2023-06-01";
 
-struct UrlParts {
-    std::string_view scheme;     // "http" / "https"
-    std::string_view authority;  // host[:port]
-    std::string_view host;       // without port or IPv6 brackets
-    std::string_view path;       // "" or "/v1"
-};
-
-UrlParts split_url(std::string_view url) {
-    UrlParts u;
-    std::size_t s = url.find("://");
-    if (s == std::string_view::npos) return u;
-    u.scheme = url.substr(0, s);
-    std::string_view rest = url.substr(s + 3);
-    std::size_t slash = rest.find('/');
-    u.authority = rest.substr(0, slash);
-    u.path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-    if (!u.authority.empty() && u.authority.front() == '[') {
-        std::size_t close = u.authority.find(']');
-        u.host = u.authority.substr(1, close == std::string_view::npos ? close : close - 1);
-    } else {
-        u.host = u.authority.substr(0, u.authority.find(':'));
-    }
-    return u;
-}
-
 ngx_int_t push_header(ngx_http_request_t *sr, std::string_view name, std::string_view value,
                       ngx_table_elt_t **out = nullptr) {
     auto *h = static_cast<ngx_table_elt_t *>(ngx_list_push(&sr->headers_in.headers));
@@ -145,20 +120,10 @@ ngx_int_t post_subrequest(ngx_http_request_t *sr, void *data, ngx_int_t rc) noex
 
 ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx) {
     const store::ProviderRecord &rec = ctx->at.provider->record;
-    UrlParts base = split_url(rec.base_url);
-    std::string_view endpoint_path =
-        rec.format == Dialect::kOpenAI ? "/chat/completions" : "/v1/messages";
-    // Through a named nginx upstream block the URL's host is the block name;
-    // Host and the TLS name still come from the provider's base URL.
-    std::string_view connect_to = rec.upstream.empty() ? base.authority : rec.upstream;
-    ctx->at.upstream_url.clear();
-    ctx->at.upstream_url.append(base.scheme).append("://").append(connect_to).append(base.path);
-    ctx->at.upstream_url.append(endpoint_path);
-    if (rec.format == Dialect::kAnthropic && ctx->client == Dialect::kAnthropic && r->args.len) {
-        ctx->at.upstream_url.append("?").append(to_sv(r->args));
-    }
-    ctx->at.upstream_host.assign(base.authority);
-    ctx->at.upstream_sni.assign(base.host);
+    // An Anthropic client's query string (?beta=true) means something only
+    // to an Anthropic provider.
+    bool keep_query = rec.format == Dialect::kAnthropic && ctx->client == Dialect::kAnthropic;
+    ctx->at.upstream = store::upstream_target(rec, keep_query ? to_sv(r->args) : std::string_view{});
 
     LocConf *lcf = loc_conf(r);
     auto *ps = static_cast<ngx_http_post_subrequest_t *>(

@@ -74,11 +74,11 @@ ngx_int_t get_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     try {
         switch (static_cast<Var>(data)) {
         case Var::kUpstreamUrl:
-            return set_value(r, v, ctx->at.upstream_url);
+            return set_value(r, v, ctx->at.upstream.url);
         case Var::kUpstreamHost:
-            return set_value(r, v, ctx->at.upstream_host);
+            return set_value(r, v, ctx->at.upstream.host);
         case Var::kUpstreamSni:
-            return set_value(r, v, ctx->at.upstream_sni);
+            return set_value(r, v, ctx->at.upstream.sni);
         case Var::kKeyId:
             return set_value(r, v, ctx->key ? std::string_view(ctx->key->id) : "");
         case Var::kProvider:
