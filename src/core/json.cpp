@@ -3,6 +3,11 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -23,70 +28,134 @@ const char* json_skip_string(const char* p, const char* end) {
     return end;
 }
 
-unsigned json_nesting_depth(std::string_view text, unsigned cap) {
-    unsigned depth = 0, max_depth = 0;
-    const char* p = text.data();
-    const char* end = p + text.size();
-    while (p < end) {
-        char c = *p++;
-        switch (c) {
-        case '"':
-            p = json_skip_string(p, end);
-            break;
-        case '[':
-        case '{':
-            if (++depth > max_depth) {
-                max_depth = depth;
-                if (max_depth > cap) return cap + 1;
-            }
-            break;
-        case ']':
-        case '}':
-            if (depth > 0) --depth;
-            break;
-        default:
-            break;
-        }
+namespace {
+
+// Forwards the reader's SAX events to a document, refusing to open a
+// container deeper than the limit. RapidJSON's parser recurses once per
+// level and has no limit of its own; stopping it here bounds the worker's
+// stack without a separate pre-scan of the whole text.
+class DepthLimitedHandler {
+public:
+    using Ch = char;
+    DepthLimitedHandler(rapidjson::Document& doc, unsigned max_depth)
+        : doc_(doc), max_depth_(max_depth) {}
+    bool too_deep() const { return too_deep_; }
+
+    bool Null() { return doc_.Null(); }
+    bool Bool(bool b) { return doc_.Bool(b); }
+    bool Int(int i) { return doc_.Int(i); }
+    bool Uint(unsigned u) { return doc_.Uint(u); }
+    bool Int64(std::int64_t i) { return doc_.Int64(i); }
+    bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
+    bool Double(double d) { return doc_.Double(d); }
+    bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
+    bool String(const Ch* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+    bool Key(const Ch* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+    bool StartObject() { return open() && doc_.StartObject(); }
+    bool EndObject(rapidjson::SizeType n) { --depth_; return doc_.EndObject(n); }
+    bool StartArray() { return open() && doc_.StartArray(); }
+    bool EndArray(rapidjson::SizeType n) { --depth_; return doc_.EndArray(n); }
+
+private:
+    bool open() {
+        if (++depth_ <= max_depth_) return true;
+        too_deep_ = true;
+        return false;
     }
-    return max_depth;
+    rapidjson::Document& doc_;
+    unsigned max_depth_;
+    unsigned depth_ = 0;
+    bool too_deep_ = false;
+};
+
+// Parses the NUL-terminated, 16-byte padded `buffer` holding `text` (see
+// parse_json for why padded). In situ, the document's strings are decoded
+// in place and point into `buffer`; otherwise the document copies them.
+template <unsigned kFlags>
+Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limits,
+                    rapidjson::Document& doc, std::string_view what) {
+    rapidjson::Reader reader;
+    bool too_deep = false;
+    std::size_t consumed = 0;
+    auto generate = [&](rapidjson::Document& target) {
+        DepthLimitedHandler handler(target, limits.max_depth);
+        bool ok;
+        if constexpr ((kFlags & rapidjson::kParseInsituFlag) != 0) {
+            rapidjson::InsituStringStream in(buffer);
+            ok = !reader.Parse<kFlags>(in, handler).IsError();
+            consumed = in.Tell();
+        } else {
+            rapidjson::StringStream in(buffer);
+            ok = !reader.Parse<kFlags>(in, handler).IsError();
+            consumed = in.Tell();
+        }
+        too_deep = handler.too_deep();
+        return ok;
+    };
+    rapidjson::Document().Swap(doc);  // a failed parse leaves a null document
+    doc.Populate(generate);
+    if (too_deep) {
+        rapidjson::Document().Swap(doc);
+        return make_error(ErrorCode::kTooLarge, "",
+                          std::string(what) + " nests deeper than " +
+                              std::to_string(limits.max_depth) + " levels");
+    }
+    if (reader.HasParseError()) {
+        rapidjson::Document().Swap(doc);
+        return make_error(ErrorCode::kInvalidRequest, "",
+                          std::string(what) + " is not valid JSON at offset " +
+                              std::to_string(reader.GetErrorOffset()) + ": " +
+                              rapidjson::GetParseError_En(reader.GetParseErrorCode()));
+    }
+    // A raw NUL inside the text (never valid JSON) looks like the end of the
+    // buffer to the reader, which then stops early.
+    if (consumed != text.size()) {
+        rapidjson::Document().Swap(doc);
+        return make_error(ErrorCode::kInvalidRequest, "",
+                          std::string(what) + " contains a NUL byte");
+    }
+    return Status();
 }
 
-Status parse_json(std::string_view text, const JsonLimits& limits,
-                  rapidjson::Document& doc, std::string_view what) {
+Status check_size(std::string_view text, const JsonLimits& limits, std::string_view what) {
     if (text.size() > limits.max_bytes) {
         return make_error(ErrorCode::kTooLarge, "",
                           std::string(what) + " is larger than " +
                               std::to_string(limits.max_bytes) + " bytes");
     }
-    // RapidJSON's recursive parser has no depth limit of its own; checking
-    // first keeps hostile nesting from exhausting the worker's stack.
-    if (json_nesting_depth(text, limits.max_depth) > limits.max_depth) {
-        return make_error(ErrorCode::kTooLarge, "",
-                          std::string(what) + " nests deeper than " +
-                              std::to_string(limits.max_depth) + " levels");
-    }
-    // Parsed from a NUL-terminated copy padded to a 16-byte multiple: that is
-    // the input form RapidJSON's SSE2 string scanning works on (3x faster on
-    // a Claude Code request), and its aligned 16-byte reads stay inside our
-    // buffer. A raw NUL inside the text (never valid JSON) ends the parse
-    // early, which reports an error. Not kParseFullPrecisionFlag: RapidJSON
-    // 1.1's full-precision path reads out of bounds on crafted numbers.
-    std::string padded;
-    padded.reserve(text.size() + 16);
-    padded.append(text);
-    padded.append(16 - (text.size() % 16), '\0');
-    doc.Parse(padded.c_str());
-    if (!doc.HasParseError() && std::strlen(padded.c_str()) != text.size()) {
-        return make_error(ErrorCode::kInvalidRequest, "",
-                          std::string(what) + " contains a NUL byte");
-    }
-    if (doc.HasParseError()) {
-        return make_error(ErrorCode::kInvalidRequest, "",
-                          std::string(what) + " is not valid JSON at offset " +
-                              std::to_string(doc.GetErrorOffset()) + ": " +
-                              rapidjson::GetParseError_En(doc.GetParseError()));
-    }
     return Status();
+}
+
+// Copies `text` NUL-terminated and padded to a 16-byte multiple: the input
+// form RapidJSON's SSE2 scanning works on (3x faster on a Claude Code
+// request), its aligned 16-byte reads staying inside the buffer.
+std::size_t padded_size(std::size_t n) { return n + 16 - (n % 16); }
+
+}  // namespace
+
+Status parse_json(std::string_view text, const JsonLimits& limits,
+                  rapidjson::Document& doc, std::string_view what) {
+    if (Status st = check_size(text, limits, what); !st.ok()) return st;
+    // Not kParseFullPrecisionFlag: RapidJSON 1.1's full-precision path reads
+    // out of bounds on crafted numbers.
+    std::string padded;
+    padded.reserve(padded_size(text.size()));
+    padded.append(text);
+    padded.append(padded_size(text.size()) - text.size(), '\0');
+    return parse_padded<rapidjson::kParseDefaultFlags>(text, padded.data(), limits, doc, what);
+}
+
+Status parse_json_insitu(std::string_view text, const JsonLimits& limits,
+                         rapidjson::Document& doc, std::unique_ptr<char[]>& buffer,
+                         std::string_view what) {
+    if (Status st = check_size(text, limits, what); !st.ok()) return st;
+    std::size_t size = padded_size(text.size());
+    std::unique_ptr<char[]> padded(new char[size]);
+    std::memcpy(padded.get(), text.data(), text.size());
+    std::memset(padded.get() + text.size(), 0, size - text.size());
+    Status st = parse_padded<rapidjson::kParseInsituFlag>(text, padded.get(), limits, doc, what);
+    buffer = std::move(padded);
+    return st;
 }
 
 std::string json_to_string(const rapidjson::Value& v) {
@@ -113,44 +182,46 @@ constexpr std::array<char, 256> make_escape_table() {
 }
 constexpr std::array<char, 256> kEscape = make_escape_table();
 
+// Position of the first byte in [p, end) that a JSON string literal must
+// escape (control byte, quote, backslash), or `end`.
+const char* find_escape(const char* p, const char* end) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i ctl_max = _mm_set1_epi8(0x1f);
+    for (; end - p >= 16; p += 16) {
+        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // x <= 0x1f unsigned  <=>  max(x, 0x1f) == 0x1f
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                                   _mm_cmpeq_epi8(_mm_max_epu8(x, ctl_max), ctl_max));
+        if (int mask = _mm_movemask_epi8(hit); mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    }
+#endif
+    for (; p < end; ++p) {
+        if (kEscape[static_cast<unsigned char>(*p)] != 0) return p;
+    }
+    return end;
+}
+
 }  // namespace
 
+// Most strings (keys, ids, prose) have nothing or little to escape: one
+// vector scan finds each escape, and the plain runs between are appended whole.
 void json_append_string(std::string& out, std::string_view s) {
     static const char hex[] = "0123456789abcdef";
-    out.push_back('"');
     const char* p = s.data();
     const char* end = p + s.size();
-    const char* run = p;
-    for (; p < end; ++p) {
-        // Skip eight plain bytes at a time (no control byte, quote or
-        // backslash among them): most text has nothing to escape.
-        while (end - p >= 8) {
-            std::uint64_t x;
-            std::memcpy(&x, p, 8);
-            constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-            std::uint64_t ctl = (x - ones * 0x20) & ~x & highs;
-            std::uint64_t q = x ^ (ones * '"');
-            std::uint64_t bs = x ^ (ones * '\\');
-            std::uint64_t special = ctl | ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs);
-            if (special) break;
-            p += 8;
-        }
-        if (p == end) break;
-        char e = kEscape[static_cast<unsigned char>(*p)];
-        if (e == 0) continue;
-        out.append(run, static_cast<std::size_t>(p - run));
-        char buf[6] = {'\\', e, '0', '0', 0, 0};
-        if (e == 'u') {
-            unsigned char c = static_cast<unsigned char>(*p);
-            buf[4] = hex[c >> 4];
-            buf[5] = hex[c & 0xf];
-            out.append(buf, 6);
-        } else {
-            out.append(buf, 2);
-        }
-        run = p + 1;
+    out.push_back('"');
+    while (true) {
+        const char* q = find_escape(p, end);
+        if (q != p) out.append(p, static_cast<std::size_t>(q - p));
+        if (q == end) break;
+        unsigned char c = static_cast<unsigned char>(*q);
+        char e = kEscape[c];
+        char buf[6] = {'\\', e, '0', '0', hex[c >> 4], hex[c & 0xf]};
+        out.append(buf, e == 'u' ? 6 : 2);
+        p = q + 1;
     }
-    out.append(run, static_cast<std::size_t>(end - run));
     out.push_back('"');
 }
 

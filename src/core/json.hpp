@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -25,9 +26,13 @@ struct JsonLimits {
 Status parse_json(std::string_view text, const JsonLimits& limits,
                   rapidjson::Document& doc, std::string_view what = "request body");
 
-// Maximum nesting depth of arrays/objects in `text`, stopping early once it
-// exceeds `cap` (returns cap + 1 then). Strings are skipped correctly.
-unsigned json_nesting_depth(std::string_view text, unsigned cap);
+// Like parse_json, but in situ: `buffer` receives a padded copy of `text`
+// that the document's strings are decoded into and point at (no per-string
+// copies), so `buffer` must outlive `doc`. For large documents such as
+// request bodies.
+Status parse_json_insitu(std::string_view text, const JsonLimits& limits,
+                         rapidjson::Document& doc, std::unique_ptr<char[]>& buffer,
+                         std::string_view what = "request body");
 
 // Given `p` just past a string's opening quote, returns the position just
 // past its closing quote (or `end` when unterminated). Uses memchr, so long

@@ -254,7 +254,7 @@ Status parse_request(Dialect client, std::string_view body, const JsonLimits& li
     out.raw = body;
     out.facts = RequestFacts{};
     out.model_token_length = 0;  // only peek_request knows where the token is
-    if (Status st = parse_json(body, limits, out.doc); !st.ok()) return st;
+    if (Status st = parse_json_insitu(body, limits, out.doc, out.doc_text); !st.ok()) return st;
     const rapidjson::Value& doc = out.doc;
     if (!doc.IsObject()) {
         return make_error(ErrorCode::kInvalidRequest, "", "request body must be a JSON object");

@@ -38,7 +38,8 @@ class ParsedRequest {
 public:
     Dialect dialect = Dialect::kAnthropic;
     std::string_view raw;          // the client's bytes; must outlive this object
-    rapidjson::Document doc;
+    rapidjson::Document doc;       // parsed in situ: its strings point into doc_text
+    std::unique_ptr<char[]> doc_text;
     RequestFacts facts;
     // Where peek_request found the top-level "model" value token in `raw`
     // (quotes included), so a passthrough rewrite is one splice, no rescan.

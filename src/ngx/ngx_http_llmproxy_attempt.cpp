@@ -374,6 +374,7 @@ void attempt_committed(RequestCtx *ctx) {
     // would need (the request's DOM, the translated body, the body copy),
     // so thousands of long-lived streams cost little memory each.
     rapidjson::Document().Swap(ctx->parsed.doc);
+    ctx->parsed.doc_text.reset();
     std::string().swap(ctx->at.translated.body);
     std::string().swap(ctx->body_copy);
     ctx->parsed.raw = {};

@@ -1,9 +1,11 @@
-// core/json: nesting-depth scan, size/depth limits of parse_json, string
+// core/json: size/depth limits of parse_json (copying and in situ), string
 // skipping around escapes, and string-literal escaping.
 #include "core/json.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <memory>
 #include <string>
 
 namespace llmproxy {
@@ -12,47 +14,6 @@ namespace {
 std::size_t skip_len(std::string_view s) {
     // `s` starts just past an opening quote; returns how many bytes were skipped.
     return static_cast<std::size_t>(json_skip_string(s.data(), s.data() + s.size()) - s.data());
-}
-
-TEST(JsonNestingDepth, CountsArraysAndObjects) {
-    EXPECT_EQ(json_nesting_depth("", 10), 0u);
-    EXPECT_EQ(json_nesting_depth("42", 10), 0u);
-    EXPECT_EQ(json_nesting_depth("{}", 10), 1u);
-    EXPECT_EQ(json_nesting_depth("[[],[[]]]", 10), 3u);
-    EXPECT_EQ(json_nesting_depth(R"({"a":{"b":[1,{"c":2}]},"d":[]})", 10), 4u);
-}
-
-TEST(JsonNestingDepth, SiblingsDoNotAccumulate) {
-    EXPECT_EQ(json_nesting_depth("[[1],[2],[3],[4],[5]]", 10), 2u);
-}
-
-TEST(JsonNestingDepth, BracketsInsideStringsAreIgnored) {
-    EXPECT_EQ(json_nesting_depth(R"({"a":"[[[[{{{{"})", 10), 1u);
-    EXPECT_EQ(json_nesting_depth(R"(["]]]]}}}}", [1]])", 10), 2u);
-}
-
-TEST(JsonNestingDepth, EscapedQuotesDoNotEndStrings) {
-    // The string holds  \"[[[  : the escaped quote must not reopen code mode.
-    EXPECT_EQ(json_nesting_depth(R"({"a":"x\"[[[[["})", 10), 1u);
-    // An escaped backslash before the quote: the quote does end the string.
-    EXPECT_EQ(json_nesting_depth(R"({"a":"x\\","b":[[1]]})", 10), 3u);
-    // Three backslashes: escaped backslash then escaped quote, string goes on.
-    EXPECT_EQ(json_nesting_depth(R"({"a":"x\\\"[[[[","b":1})", 10), 1u);
-}
-
-TEST(JsonNestingDepth, StopsAtCapPlusOne) {
-    std::string deep(1000, '[');
-    EXPECT_EQ(json_nesting_depth(deep, 5), 6u);
-    EXPECT_EQ(json_nesting_depth("[[[[[]]]]]", 5), 5u);
-    EXPECT_EQ(json_nesting_depth("[[[[[[]]]]]]", 5), 6u);
-}
-
-TEST(JsonNestingDepth, UnbalancedClosersDoNotUnderflow) {
-    EXPECT_EQ(json_nesting_depth("]]]]}}[[", 10), 2u);
-}
-
-TEST(JsonNestingDepth, UnterminatedStringEndsScan) {
-    EXPECT_EQ(json_nesting_depth(R"([{"a":"[[[[[[)", 3), 2u);
 }
 
 TEST(JsonSkipString, PlainAndEmpty) {
@@ -175,6 +136,115 @@ TEST(JsonAppendString, EveryByteRoundTripsThroughParser) {
     ASSERT_TRUE(parse_json(lit, JsonLimits{}, doc).ok()) << lit;
     ASSERT_TRUE(doc.IsString());
     EXPECT_EQ(std::string(doc.GetString(), doc.GetStringLength()), all);
+}
+
+// A plain reference escaper: the fast one must produce exactly this.
+std::string reference_literal(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out.push_back(static_cast<char>(c));
+            }
+        }
+    }
+    return out + "\"";
+}
+
+TEST(JsonAppendString, EscapesAtEveryPositionOfTheSixteenByteScan) {
+    // Every escapable byte at every offset around the 16-byte blocks, in
+    // strings of every length up to three blocks, appended after a prefix.
+    const std::string escapable = std::string("\"\\\n\x01\x1f", 5) + std::string(1, '\0');
+    for (std::size_t len = 0; len <= 48; ++len) {
+        for (std::size_t at = 0; at < len; ++at) {
+            for (char e : escapable) {
+                std::string s(len, 'a');
+                s[at] = e;
+                std::string out = "prefix:";
+                json_append_string(out, s);
+                ASSERT_EQ(out, "prefix:" + reference_literal(s)) << "len " << len << " at " << at;
+            }
+        }
+    }
+}
+
+TEST(JsonAppendString, DenseEscapesGrowTheOutput) {
+    // Worst case: every byte becomes six; the output grows as it goes.
+    std::string s(1000, '\x02');
+    s += std::string(1000, '"') + "tail";
+    std::string out;
+    json_append_string(out, s);
+    EXPECT_EQ(out, reference_literal(s));
+    EXPECT_EQ(out.size(), 2 + 6000 + 2000 + 4u);
+}
+
+TEST(JsonAppendString, EmptyAndHighBytes) {
+    std::string out;
+    json_append_string(out, std::string_view());
+    EXPECT_EQ(out, "\"\"");
+    std::string high;
+    for (int c = 0x80; c < 0x100; ++c) high.push_back(static_cast<char>(c));
+    out.clear();
+    json_append_string(out, high);
+    EXPECT_EQ(out, "\"" + high + "\"");  // bytes >= 0x80 are not control bytes
+}
+
+TEST(ParseJsonInsitu, StringsPointIntoTheBufferAtTheirOffset) {
+    std::string text = R"({"a":"plain","b":["x\ny",{"c":"\u00e9"}],"n":12})";
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    ASSERT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
+    const char* a = doc["a"].GetString();
+    EXPECT_EQ(a - buffer.get(), static_cast<std::ptrdiff_t>(text.find("plain")));
+    EXPECT_EQ(std::string(doc["b"][0].GetString(), doc["b"][0].GetStringLength()), "x\ny");
+    EXPECT_EQ(std::string(doc["b"][1]["c"].GetString()), "\xc3\xa9");
+    EXPECT_EQ(doc["n"].GetInt(), 12);
+    // The caller's text is untouched.
+    EXPECT_EQ(text, R"({"a":"plain","b":["x\ny",{"c":"\u00e9"}],"n":12})");
+}
+
+TEST(ParseJsonInsitu, SameLimitsAndErrorsAsCopyingParse) {
+    JsonLimits limits;
+    limits.max_depth = 3;
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    EXPECT_TRUE(parse_json_insitu("[[[1]]]", limits, doc, buffer).ok());
+    Status deep = parse_json_insitu("[[[[1]]]]", limits, doc, buffer);
+    ASSERT_FALSE(deep.ok());
+    EXPECT_EQ(deep.error().code, ErrorCode::kTooLarge);
+    EXPECT_TRUE(doc.IsNull());
+    EXPECT_TRUE(parse_json_insitu(R"(["[[[[[[[[", {"k":"{{{{{{"}])", limits, doc, buffer).ok());
+    Status bad = parse_json_insitu(R"({"a":})", JsonLimits{}, doc, buffer);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().message.find("offset 5"), std::string::npos) << bad.error().message;
+    limits = JsonLimits{};
+    limits.max_bytes = 7;
+    EXPECT_EQ(parse_json_insitu(R"({"a":12})", limits, doc, buffer).error().code, ErrorCode::kTooLarge);
+}
+
+TEST(ParseJson, RawNulIsRejectedEvenAfterACompleteValue) {
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    std::string text("{\"a\":1}\0{}", 10);
+    Status st = parse_json(text, JsonLimits{}, doc);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message.find("NUL"), std::string::npos);
+    EXPECT_FALSE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
+    EXPECT_FALSE(parse_json(std::string("\"a\0b\"", 5), JsonLimits{}, doc).ok());
+    // Trailing whitespace is fine.
+    EXPECT_TRUE(parse_json("{\"a\":1} \n", JsonLimits{}, doc).ok());
 }
 
 TEST(JsonToString, CompactSerialisation) {
