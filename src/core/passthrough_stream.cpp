@@ -1,5 +1,7 @@
 #include "core/passthrough_stream.hpp"
 
+#include <cstring>
+
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/mapping.hpp"
@@ -8,19 +10,45 @@
 namespace llmproxy {
 namespace {
 
+constexpr std::size_t kMaxEventBytes = 32u * 1024u * 1024u;
+
+// The Anthropic events a passthrough never needs to look into: nothing in
+// them is rewritten or counted, so their bytes are forwarded as they came.
+bool forwarded_unread(std::string_view name) {
+    return name == "content_block_delta" || name == "content_block_start" ||
+           name == "content_block_stop" || name == "ping";
+}
+
 class PassthroughStream final : public StreamTranscoder {
 public:
     PassthroughStream(Dialect dialect, const ResponseContext& ctx)
-        : dialect_(dialect), client_model_(ctx.client_model) {}
+        : dialect_(dialect), client_model_(ctx.client_model), parser_(kMaxEventBytes),
+          raw_framing_(dialect == Dialect::kAnthropic) {}
 
     void feed(std::string_view bytes, std::string& out) override {
         if (ended_) return;
-        bool ok = parser_.feed(bytes, [&](const SseEvent& ev) { on_event(ev, out); });
-        if (!ok) fail(502, "provider stream event exceeds the size limit", out);
+        if (raw_framing_ && !fits_raw_framing(bytes)) {
+            // CR line ends or a BOM: the full SSE parser handles those.
+            raw_framing_ = false;
+            std::string tail = std::move(tail_);
+            tail_.clear();
+            parse(tail, out);
+        }
+        if (raw_framing_) {
+            split_events(bytes, out);
+        } else {
+            parse(bytes, out);
+        }
     }
 
     void finish(std::string& out) override {
         if (ended_) return;
+        if (!tail_.empty()) {
+            std::string tail = std::move(tail_);
+            tail_.clear();
+            parse(tail, out);
+            if (ended_) return;
+        }
         // An event left without its blank line at EOF is passed on only when
         // it is whole (valid JSON or [DONE]); a cut one would break the
         // client's parser before it ever saw the error event.
@@ -51,6 +79,77 @@ public:
     bool started() const override { return started_; }
 
 private:
+    void parse(std::string_view bytes, std::string& out) {
+        bool ok = parser_.feed(bytes, [&](const SseEvent& ev) { on_event(ev, out); });
+        if (!ok) fail(502, "provider stream event exceeds the size limit", out);
+    }
+
+    bool fits_raw_framing(std::string_view bytes) {
+        if (!seen_bytes_ && !bytes.empty()) {
+            seen_bytes_ = true;
+            if (static_cast<unsigned char>(bytes[0]) == 0xEF) return false;  // BOM
+        }
+        return std::memchr(bytes.data(), '\r', bytes.size()) == nullptr;
+    }
+
+    // Splits LF-framed bytes at blank lines ("\n\n") without parsing lines:
+    // most events of a stream are then one memchr and one copy each.
+    void split_events(std::string_view bytes, std::string& out) {
+        if (!tail_.empty()) {
+            std::size_t end;
+            if (tail_.back() == '\n' && !bytes.empty() && bytes.front() == '\n') {
+                end = 1;
+            } else {
+                std::size_t blank = bytes.find("\n\n");
+                if (blank == std::string_view::npos) {
+                    keep_tail(bytes, out);
+                    return;
+                }
+                end = blank + 2;
+            }
+            tail_.append(bytes.data(), end);
+            bytes.remove_prefix(end);
+            std::string event = std::move(tail_);
+            tail_.clear();
+            pass_event(event, out);
+        }
+        while (!ended_ && !bytes.empty()) {
+            std::size_t blank = bytes.find("\n\n");
+            if (blank == std::string_view::npos) {
+                keep_tail(bytes, out);
+                return;
+            }
+            pass_event(bytes.substr(0, blank + 2), out);
+            bytes.remove_prefix(blank + 2);
+        }
+    }
+
+    void keep_tail(std::string_view bytes, std::string& out) {
+        if (tail_.size() + bytes.size() > kMaxEventBytes) {
+            fail(502, "provider stream event exceeds the size limit", out);
+            return;
+        }
+        tail_.append(bytes);
+    }
+
+    // One complete LF-framed event (ending "\n\n", maybe after blank lines).
+    void pass_event(std::string_view event, std::string& out) {
+        std::size_t start = event.find_first_not_of('\n');
+        if (start == std::string_view::npos || ended_) return;
+        event.remove_prefix(start);
+        constexpr std::string_view kEvent = "event: ";
+        if (event.substr(0, kEvent.size()) == kEvent) {
+            std::size_t nl = event.find('\n');
+            std::string_view name = event.substr(kEvent.size(), nl - kEvent.size());
+            if (forwarded_unread(name) && event.substr(nl + 1, 5) == "data:") {
+                started_ = true;
+                out.append(event);
+                return;
+            }
+        }
+        parse(event, out);
+    }
+
     void on_event(const SseEvent& ev, std::string& out) {
         if (ended_) return;
         started_ = true;
@@ -131,6 +230,9 @@ private:
     Dialect dialect_;
     std::string client_model_;
     SseParser parser_;
+    bool raw_framing_;      // Anthropic events split at "\n\n", see split_events
+    bool seen_bytes_ = false;
+    std::string tail_;      // an event not complete yet (raw framing only)
     JsonLimits limits_;
     Usage usage_;
     bool started_ = false;

@@ -228,6 +228,62 @@ TEST(PassthroughAnthropic, StartedOnlyAfterACompleteEvent) {
     EXPECT_EQ(out, ev);
 }
 
+// Events nothing is read from are forwarded as the provider framed them
+// (here "data:" without the space and an extra field), whatever the splits.
+TEST(PassthroughAnthropic, UnreadEventsKeepTheProviderFraming) {
+    std::string odd = "event: content_block_delta\ndata:{\"type\":\"content_block_delta\",\"index\":0,"
+                      "\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\nid: 7\n\n";
+    std::string input = anthropic_event("message_start", kMessageStart) + odd +
+                        anthropic_event("message_stop", R"({"type":"message_stop"})");
+    std::string out = run(Dialect::kAnthropic, input, ctx_for(""));
+    EXPECT_EQ(out, input);
+}
+
+TEST(PassthroughAnthropic, ExtraBlankLinesBetweenEventsAreDropped) {
+    std::string input = anthropic_event("message_start", kMessageStart) + "\n\n" +
+                        anthropic_body_events() + "\n" +
+                        anthropic_event("message_stop", R"({"type":"message_stop"})");
+    std::string out = run(Dialect::kAnthropic, input, ctx_for(""));
+    EXPECT_EQ(out, anthropic_stream());
+}
+
+TEST(PassthroughAnthropic, CrlfFramedStreamIsParsedAndNormalised) {
+    std::string lf = anthropic_stream();
+    std::string crlf = replace_all(lf, "\n", "\r\n");
+    std::string out = run(Dialect::kAnthropic, crlf, ctx_for(""));
+    EXPECT_EQ(out, lf);
+}
+
+TEST(PassthroughAnthropic, CrlfAppearingMidStreamSwitchesToTheParser) {
+    // The first events are LF-framed, the rest CRLF: usage and the end are
+    // still seen, and every event comes out once.
+    std::string head = anthropic_event("message_start", kMessageStart) + anthropic_body_events();
+    std::string rest = replace_all(anthropic_event("message_stop", R"({"type":"message_stop"})"), "\n", "\r\n");
+    auto t = make_stream_transcoder(Dialect::kAnthropic, Dialect::kAnthropic, ctx_for(""));
+    std::string out;
+    t->feed(head, out);
+    t->feed(rest, out);
+    t->finish(out);
+    EXPECT_EQ(out, anthropic_stream());
+    EXPECT_EQ(t->usage().output_tokens, 15u);
+}
+
+TEST(PassthroughAnthropic, LeadingBomIsParsedAway) {
+    std::string out = run(Dialect::kAnthropic, "\xEF\xBB\xBF" + anthropic_stream(), ctx_for(""));
+    EXPECT_EQ(out, anthropic_stream());
+}
+
+TEST(PassthroughAnthropic, OversizedUnterminatedEventFails) {
+    auto t = make_stream_transcoder(Dialect::kAnthropic, Dialect::kAnthropic, ctx_for(""));
+    std::string out;
+    t->feed(anthropic_event("message_start", kMessageStart), out);
+    std::string chunk(1u << 20, 'x');
+    std::string first = "event: content_block_delta\ndata: " + chunk;
+    t->feed(first, out);
+    for (int i = 0; i < 33 && out.find("event: error") == std::string::npos; ++i) t->feed(chunk, out);
+    EXPECT_NE(out.find("exceeds the size limit"), std::string::npos);
+}
+
 // ---- OpenAI ----------------------------------------------------------------
 
 std::vector<std::string> openai_chunks(std::string_view model, bool finish = true, bool usage = true) {
