@@ -9,28 +9,13 @@ namespace {
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 }  // namespace
 
-std::size_t SseParser::find_line_end(std::string_view bytes, std::size_t pos) {
-    const char* data = bytes.data();
-    const std::size_t n = bytes.size();
-    // Eight bytes at a time: lines are long (whole JSON chunks), terminators rare.
-    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    while (n - pos >= 8) {
-        std::uint64_t x;
-        std::memcpy(&x, data + pos, 8);
-        std::uint64_t lf = x ^ (ones * '\n');
-        std::uint64_t cr = x ^ (ones * '\r');
-        if (((lf - ones) & ~lf & highs) | ((cr - ones) & ~cr & highs)) break;
-        pos += 8;
-    }
-    while (pos < n && data[pos] != '\n' && data[pos] != '\r') ++pos;
-    return pos;
-}
-
 void SseParser::reset() {
     line_.clear();
     data_.clear();
     event_.clear();
     id_.clear();
+    data_in_view_ = false;
+    event_in_view_ = false;
     bom_matched_ = 0;
     bom_done_ = false;
     skip_lf_ = false;
@@ -54,27 +39,56 @@ std::size_t SseParser::consume_bom(std::string_view bytes) {
     return used;
 }
 
-bool SseParser::process_line(std::string_view line) {
+void SseParser::own_views() {
+    if (data_in_view_) {
+        data_.assign(data_view_.data(), data_view_.size());
+        data_.push_back('\n');
+        data_in_view_ = false;
+    }
+    if (event_in_view_) {
+        event_.assign(event_view_.data(), event_view_.size());
+        event_in_view_ = false;
+    }
+}
+
+bool SseParser::process_line(std::string_view line, bool in_input) {
     if (line.empty()) return true;       // blank line: end of event
     if (line[0] == ':') return false;    // comment / keepalive
     std::string_view field = line;
     std::string_view value;
-    std::size_t colon = line.find(':');
+    std::size_t colon;
+    // "data:" is nearly every line: no search for its colon.
+    if (line.size() >= 5 && std::memcmp(line.data(), "data:", 5) == 0) colon = 4;
+    else colon = line.find(':');
     if (colon != std::string_view::npos) {
         field = line.substr(0, colon);
         value = line.substr(colon + 1);
         if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
     }
     if (field == "data") {
-        if (data_.size() + value.size() + 1 > max_event_bytes_) {
+        // Joined size so far, counting the "\n" after each line.
+        const std::size_t joined = data_in_view_ ? data_view_.size() + 1 : data_.size();
+        if (joined + value.size() + 1 > max_event_bytes_) {
             overflowed_ = true;
             return false;
         }
-        data_.append(value.data(), value.size());
-        data_.push_back('\n');
+        if (!has_data_ && in_input) {
+            data_view_ = value;  // the common single-line event: no copy
+            data_in_view_ = true;
+        } else {
+            own_views();  // a second data line (or a line from line_): join in data_
+            data_.append(value.data(), value.size());
+            data_.push_back('\n');
+        }
         has_data_ = true;
     } else if (field == "event") {
-        event_.assign(value.data(), value.size());
+        if (in_input) {
+            event_view_ = value;
+            event_in_view_ = true;
+        } else {
+            event_.assign(value.data(), value.size());
+            event_in_view_ = false;
+        }
     } else if (field == "id") {
         if (value.find('\0') == std::string_view::npos) id_.assign(value.data(), value.size());
     }
