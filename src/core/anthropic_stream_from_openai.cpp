@@ -24,6 +24,7 @@
 #include "core/mapping.hpp"
 #include "core/sse.hpp"
 #include "core/translate_internal.hpp"
+#include "core/utf8.hpp"
 
 namespace llmproxy::detail {
 namespace {
@@ -291,18 +292,6 @@ private:
     std::vector<Frame> frames_;
 };
 
-bool is_ascii(std::string_view s) {
-    std::size_t i = 0;
-    std::uint64_t acc = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t x;
-        std::memcpy(&x, s.data() + i, 8);
-        acc |= x;
-    }
-    for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
-    return (acc & 0x8080808080808080ull) == 0;
-}
-
 // ---- incremental JSON completeness (is a tool call's argument string done?) --
 
 struct JsonScan {
@@ -411,11 +400,13 @@ private:
         chunk_.clear();
         handler_.reset();
         rapidjson::InsituStringStream in(&scratch_[0]);
-        // UTF-8 validation only when there is a non-ASCII byte to validate.
+        // One fast UTF-8 pass over the event; the reader's per-character
+        // check runs only for an event that fails it, to report the error
+        // exactly as before.
         rapidjson::ParseResult r =
-            is_ascii(data) ? reader_.Parse<rapidjson::kParseInsituFlag>(in, handler_)
-                           : reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
-                                 in, handler_);
+            utf8_valid(data) ? reader_.Parse<rapidjson::kParseInsituFlag>(in, handler_)
+                             : reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
+                                   in, handler_);
         if (r.IsError()) {
             error_text_.assign("provider sent invalid JSON in the stream at offset ");
             append_uint(error_text_, r.Offset());

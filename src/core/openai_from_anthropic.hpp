@@ -24,22 +24,24 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
                                                     std::int64_t created);
 
 // Fields of one Anthropic stream event, filled by a SAX pass (no DOM, so
-// steady-state chunks do not touch the heap once buffers have grown).
+// steady-state chunks do not touch the heap once buffers have grown). The
+// strings are views into the encoder's in-situ copy of the event data, valid
+// until the next event is parsed.
 struct AnthropicEventFields {
-    std::string type;          // "type"
-    std::uint64_t index = 0;   // "index"
+    std::string_view type;          // "type"
+    std::uint64_t index = 0;        // "index"
     bool has_index = false;
-    std::string message_id;    // message.id (message_start)
-    std::string block_type;    // content_block.type
-    std::string block_id;      // content_block.id
-    std::string block_name;    // content_block.name
-    std::string block_text;    // content_block.text / content_block.thinking
-    std::string delta_type;    // delta.type
-    std::string delta_text;    // delta.text / thinking / partial_json
-    std::string stop_reason;   // delta.stop_reason
+    std::string_view message_id;    // message.id (message_start)
+    std::string_view block_type;    // content_block.type
+    std::string_view block_id;      // content_block.id
+    std::string_view block_name;    // content_block.name
+    std::string_view block_text;    // content_block.text / content_block.thinking
+    std::string_view delta_type;    // delta.type
+    std::string_view delta_text;    // delta.text / thinking / partial_json
+    std::string_view stop_reason;   // delta.stop_reason
     bool has_stop_reason = false;
-    std::string error_type;    // error.type
-    std::string error_message; // error.message
+    std::string_view error_type;    // error.type
+    std::string_view error_message; // error.message
     // usage counters from message.usage (message_start) or usage (message_delta)
     std::uint64_t input_tokens = 0, output_tokens = 0, cache_read = 0, cache_creation = 0;
     bool has_input = false, has_output = false, has_cache_read = false, has_cache_creation = false;
@@ -70,9 +72,11 @@ private:
     void complete(std::string& out);
     void end_with_error(int status, std::string_view message, std::string& out);
 
-    // Appends one chunk: header, choices[0] with `delta` (a JSON object
-    // text already in scratch_) and finish_reason (JSON literal).
-    void emit_chunk(std::string_view finish_reason, std::string& out);
+    // One chunk is chunk_prefix_, the delta object (written by the caller
+    // straight into `out`), then end_chunk's tail with the finish_reason
+    // (a JSON literal).
+    void begin_chunk(std::string& out);
+    void end_chunk(std::string_view finish_reason, std::string& out);
     int tool_index_for_block(std::uint64_t block) const;
 
     ResponseContext ctx_;
@@ -81,7 +85,8 @@ private:
     rapidjson::Reader reader_;
     AnthropicEventFields fields_;
     std::string header_;   // {"id":..,"object":"chat.completion.chunk","created":..,"model":..
-    std::string scratch_;  // the delta object of the chunk being written
+    std::string chunk_prefix_;  // "data: " header_ ,"choices":[{"index":0,"delta":
+    std::string insitu_;   // the current event's data, parsed in place (fields_ point into it)
     // Anthropic block index -> OpenAI tool_calls index, for tool_use blocks.
     std::vector<std::pair<std::uint64_t, int>> tool_blocks_;
     std::vector<std::string> tool_ids_;  // ids of the tool calls sent so far

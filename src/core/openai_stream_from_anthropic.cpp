@@ -4,17 +4,18 @@
 // of parse_json's DOM: a DOM parse allocates its parse stack on every call,
 // and this path runs once per streamed token. The same limits apply: the SSE
 // parser caps an event at JsonLimits::max_bytes and the handler stops past
-// JsonLimits::max_depth nesting levels.
+// JsonLimits::max_depth nesting levels. The pass runs in situ on a reused
+// copy of the event (fields are views into it), and UTF-8 is checked in one
+// pass over the event instead of per character by the reader.
 #include <ctime>
 #include <memory>
-
-#include <rapidjson/memorystream.h>
 
 #include "core/errors.hpp"
 #include "core/json.hpp"
 #include "core/mapping.hpp"
 #include "core/openai_from_anthropic.hpp"
 #include "core/translate_internal.hpp"
+#include "core/utf8.hpp"
 
 namespace llmproxy::detail {
 namespace {
@@ -89,8 +90,8 @@ public:
     }
 
     bool String(const char* s, rapidjson::SizeType n, bool) {
-        std::string* dst = string_target();
-        if (dst != nullptr) dst->assign(s, n);
+        std::string_view* dst = string_target();
+        if (dst != nullptr) *dst = std::string_view(s, n);
         return true;
     }
 
@@ -130,7 +131,7 @@ private:
         return true;
     }
 
-    std::string* string_target() {
+    std::string_view* string_target() {
                 FieldKey a, b, c;
         if (!path(a, b, c)) return nullptr;
         if (depth_ == 1) return a == FieldKey::kType ? &f_.type : nullptr;
@@ -194,41 +195,35 @@ private:
 };
 
 constexpr std::string_view kDone = "data: [DONE]\n\n";
+constexpr std::string_view kChoicesOpen = R"(,"choices":[{"index":0,"delta":)";
+constexpr std::string_view kNullFinishTail = R"(,"logprobs":null,"finish_reason":null}]})" "\n\n";
+
+void append(std::string& out, std::string_view s) { out.append(s.data(), s.size()); }
 
 }  // namespace
 
-void AnthropicEventFields::clear() {
-    type.clear();
-    index = 0;
-    has_index = false;
-    message_id.clear();
-    block_type.clear();
-    block_id.clear();
-    block_name.clear();
-    block_text.clear();
-    delta_type.clear();
-    delta_text.clear();
-    stop_reason.clear();
-    has_stop_reason = false;
-    error_type.clear();
-    error_message.clear();
-    input_tokens = output_tokens = cache_read = cache_creation = 0;
-    has_input = has_output = has_cache_read = has_cache_creation = false;
-}
+void AnthropicEventFields::clear() { *this = AnthropicEventFields{}; }
 
 OpenAIStreamEncoder::OpenAIStreamEncoder(const ResponseContext& ctx, std::int64_t created)
-    : ctx_(ctx), created_(created), parser_(JsonLimits{}.max_bytes) {}
+    : ctx_(ctx), created_(created), parser_(JsonLimits{}.max_bytes) {
+    insitu_.reserve(4096);  // typical events fit: no growth once streaming
+}
 
 bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
     fields_.clear();
+    // Invalid UTF-8 fails the parse either way: the reader's per-character
+    // check (kParseValidateEncodingFlag) finds nothing a whole-event pass
+    // does not, and costs several times as much.
+    if (!utf8_valid(data)) return false;
     EventHandler handler(fields_, JsonLimits{}.max_depth);
-    rapidjson::MemoryStream ms(data.data(), data.size());
+    insitu_.assign(data.data(), data.size());
+    rapidjson::InsituStringStream in(&insitu_[0]);
     rapidjson::ParseResult ok =
-        reader_.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag>(
-            ms, handler);
+        reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag>(in, handler);
     if (!ok) return false;
-    // kParseStopWhenDoneFlag leaves trailing bytes unread; only whitespace may follow.
-    for (std::size_t i = ms.Tell(); i < data.size(); ++i) {
+    // kParseStopWhenDoneFlag leaves trailing bytes unread; only whitespace may
+    // follow. An embedded NUL ends the in-situ stream early: also not allowed.
+    for (std::size_t i = in.Tell(); i < data.size(); ++i) {
         char c = data[i];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
     }
@@ -340,11 +335,15 @@ void OpenAIStreamEncoder::begin(std::string& out) {
     append_uint(header_, created_ < 0 ? 0 : static_cast<std::uint64_t>(created_));
     header_ += R"(,"model":)";
     json_append_string(header_, ctx_.client_model);
+    chunk_prefix_.assign("data: ");
+    chunk_prefix_ += header_;
+    append(chunk_prefix_, kChoicesOpen);
     merge_usage();
     state_ = State::kStreaming;
 
-    scratch_.assign(R"({"role":"assistant","content":""})");
-    emit_chunk("null", out);
+    begin_chunk(out);
+    out += R"({"role":"assistant","content":""})";
+    end_chunk("null", out);
 }
 
 int OpenAIStreamEncoder::tool_index_for_block(std::uint64_t block) const {
@@ -373,29 +372,34 @@ void OpenAIStreamEncoder::on_block_start(std::string& out) {
         tool_ids_.emplace_back(fields_.block_id);
         int tool = next_tool_index_++;
         tool_blocks_.emplace_back(fields_.index, tool);
-        scratch_.assign(R"({"tool_calls":[{"index":)");
-        append_uint(scratch_, static_cast<std::uint64_t>(tool));
-        scratch_ += R"(,"id":)";
-        json_append_string(scratch_, fields_.block_id);
-        scratch_ += R"(,"type":"function","function":{"name":)";
-        json_append_string(scratch_, ctx_.tool_names.to_client(fields_.block_name));
-        scratch_ += R"(,"arguments":""}}]})";
-        emit_chunk("null", out);
+        begin_chunk(out);
+        out += R"({"tool_calls":[{"index":)";
+        append_uint(out, static_cast<std::uint64_t>(tool));
+        out += R"(,"id":)";
+        json_append_string(out, fields_.block_id);
+        out += R"(,"type":"function","function":{"name":)";
+        json_append_string(out, ctx_.tool_names.to_client(fields_.block_name));
+        out += R"(,"arguments":""}}]})";
+        end_chunk("null", out);
         // Streamed tool_use blocks start with input {}; arguments follow as
         // input_json_delta fragments.
         return;
     }
     if (fields_.block_text.empty()) return;
+    std::string_view open;
     if (type == "text") {
-        scratch_.assign(R"({"content":)");
+        open = R"({"content":)";
     } else if (type == "thinking") {
-        scratch_.assign(R"({"reasoning_content":)");
+        open = R"({"reasoning_content":)";
     } else {
         return;
     }
-    json_append_string(scratch_, fields_.block_text);
-    scratch_ += '}';
-    emit_chunk("null", out);
+    begin_chunk(out);
+    append(out, open);
+    json_append_string(out, fields_.block_text);
+    out += '}';
+    append(out, kNullFinishTail);
+    started_ = true;
     // redacted_thinking is encrypted and unreadable; server-tool blocks only
     // appear for server tools, which this route never declares.
 }
@@ -403,34 +407,39 @@ void OpenAIStreamEncoder::on_block_start(std::string& out) {
 void OpenAIStreamEncoder::on_block_delta(std::string& out) {
     std::string_view type = fields_.delta_type;
     if (fields_.delta_text.empty()) return;  // nothing to say
+    std::string_view open;
     if (type == "text_delta") {
-        scratch_.assign(R"({"content":)");
+        open = R"({"content":)";
     } else if (type == "thinking_delta") {
         // ctx.quirks.reasoning_field names what providers are *sent*; OpenAI
         // clients read reasoning_content.
-        scratch_.assign(R"({"reasoning_content":)");
+        open = R"({"reasoning_content":)";
     } else if (type == "input_json_delta") {
         int tool = fields_.has_index ? tool_index_for_block(fields_.index) : -1;
         if (tool < 0) return;  // arguments of a server tool, never declared here
-        scratch_.assign(R"({"tool_calls":[{"index":)");
-        append_uint(scratch_, static_cast<std::uint64_t>(tool));
-        scratch_ += R"(,"function":{"arguments":)";
-        json_append_string(scratch_, fields_.delta_text);
-        scratch_ += "}}]}";
-        emit_chunk("null", out);
+        begin_chunk(out);
+        out += R"({"tool_calls":[{"index":)";
+        append_uint(out, static_cast<std::uint64_t>(tool));
+        out += R"(,"function":{"arguments":)";
+        json_append_string(out, fields_.delta_text);
+        out += "}}]}";
+        end_chunk("null", out);
         return;
     } else {
         // signature_delta: the signature of a thinking block, which OpenAI
         // responses have no field for; citations_delta: no chunk counterpart.
         return;
     }
-    json_append_string(scratch_, fields_.delta_text);
-    scratch_ += '}';
-    emit_chunk("null", out);
+    // The per-token path: prefix, delta, fixed tail, each one append.
+    begin_chunk(out);
+    append(out, open);
+    json_append_string(out, fields_.delta_text);
+    out += '}';
+    append(out, kNullFinishTail);
+    started_ = true;
 }
 
 void OpenAIStreamEncoder::complete(std::string& out) {
-    scratch_.assign("{}");
     std::string_view reason = openai_finish_reason(stop_reason_);
     // finish_reason values are plain identifiers: no escaping needed.
     std::string_view literal;
@@ -438,7 +447,9 @@ void OpenAIStreamEncoder::complete(std::string& out) {
     else if (reason == "tool_calls") literal = R"("tool_calls")";
     else if (reason == "content_filter") literal = R"("content_filter")";
     else literal = R"("stop")";
-    emit_chunk(literal, out);
+    begin_chunk(out);
+    out += "{}";
+    end_chunk(literal, out);
     if (ctx_.include_usage_requested) {
         out += "data: ";
         out += header_;
@@ -450,13 +461,11 @@ void OpenAIStreamEncoder::complete(std::string& out) {
     state_ = State::kDone;
 }
 
-void OpenAIStreamEncoder::emit_chunk(std::string_view finish_reason, std::string& out) {
-    out += "data: ";
-    out += header_;
-    out += R"(,"choices":[{"index":0,"delta":)";
-    out += scratch_;
+void OpenAIStreamEncoder::begin_chunk(std::string& out) { out += chunk_prefix_; }
+
+void OpenAIStreamEncoder::end_chunk(std::string_view finish_reason, std::string& out) {
     out += R"(,"logprobs":null,"finish_reason":)";
-    out += finish_reason;
+    append(out, finish_reason);
     out += "}]}\n\n";
     started_ = true;
 }
