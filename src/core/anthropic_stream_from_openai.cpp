@@ -20,6 +20,7 @@
 #include <rapidjson/reader.h>
 
 #include "core/errors.hpp"
+#include "core/fast_json_reader.hpp"
 #include "core/json.hpp"
 #include "core/mapping.hpp"
 #include "core/sse.hpp"
@@ -396,30 +397,46 @@ private:
             return;
         }
         if (!message_started_ && id_seed_ == 0) id_seed_ = fnv1a64(data);
-        scratch_.assign(data.data(), data.size());
+        if (!parse_chunk(data)) return;
+        if (is_error_event && !chunk_.has_error) {
+            emit_error("api_error", data);
+            return;
+        }
+        process_chunk();
+    }
+
+    // Reads the event's JSON into chunk_: FastJsonReader takes the common
+    // chunks, RapidJSON the rest (and reports invalid JSON, as an error
+    // event; returns false then).
+    bool parse_chunk(std::string_view data) {
         chunk_.clear();
         handler_.reset();
-        rapidjson::InsituStringStream in(&scratch_[0]);
         // One fast UTF-8 pass over the event; the reader's per-character
         // check runs only for an event that fails it, to report the error
         // exactly as before.
+        const bool utf8_ok = utf8_valid(data);
+        if (utf8_ok) {
+            scratch_.assign(data.data(), data.size());
+            scratch_.append(FastJsonReader::kPadding, '\0');
+            if (FastJsonReader::parse(&scratch_[0], data.size(), handler_)) return true;
+            chunk_.clear();
+            handler_.reset();
+        }
+        scratch_.assign(data.data(), data.size());  // undoes in-place decoding
+        rapidjson::InsituStringStream in(&scratch_[0]);
         rapidjson::ParseResult r =
-            utf8_valid(data) ? reader_.Parse<rapidjson::kParseInsituFlag>(in, handler_)
-                             : reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
-                                   in, handler_);
+            utf8_ok ? reader_.Parse<rapidjson::kParseInsituFlag>(in, handler_)
+                    : reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
+                          in, handler_);
         if (r.IsError()) {
             error_text_.assign("provider sent invalid JSON in the stream at offset ");
             append_uint(error_text_, r.Offset());
             error_text_ += ": ";
             error_text_ += rapidjson::GetParseError_En(r.Code());
             emit_error("api_error", error_text_);
-            return;
+            return false;
         }
-        if (is_error_event && !chunk_.has_error) {
-            emit_error("api_error", data);
-            return;
-        }
-        process_chunk();
+        return true;
     }
 
     void process_chunk() {

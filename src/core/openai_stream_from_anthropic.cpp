@@ -5,12 +5,14 @@
 // and this path runs once per streamed token. The same limits apply: the SSE
 // parser caps an event at JsonLimits::max_bytes and the handler stops past
 // JsonLimits::max_depth nesting levels. The pass runs in situ on a reused
-// copy of the event (fields are views into it), and UTF-8 is checked in one
-// pass over the event instead of per character by the reader.
+// copy of the event (fields are views into it), UTF-8 is checked in one pass
+// over the event instead of per character by the reader, and FastJsonReader
+// takes the common events, leaving RapidJSON the rest.
 #include <ctime>
 #include <memory>
 
 #include "core/errors.hpp"
+#include "core/fast_json_reader.hpp"
 #include "core/json.hpp"
 #include "core/mapping.hpp"
 #include "core/openai_from_anthropic.hpp"
@@ -206,7 +208,7 @@ void AnthropicEventFields::clear() { *this = AnthropicEventFields{}; }
 
 OpenAIStreamEncoder::OpenAIStreamEncoder(const ResponseContext& ctx, std::int64_t created)
     : ctx_(ctx), created_(created), parser_(JsonLimits{}.max_bytes) {
-    insitu_.reserve(4096);  // typical events fit: no growth once streaming
+    insitu_.reserve(4096 + FastJsonReader::kPadding);  // typical events fit: no growth once streaming
 }
 
 bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
@@ -215,8 +217,16 @@ bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
     // check (kParseValidateEncodingFlag) finds nothing a whole-event pass
     // does not, and costs several times as much.
     if (!utf8_valid(data)) return false;
-    EventHandler handler(fields_, JsonLimits{}.max_depth);
     insitu_.assign(data.data(), data.size());
+    insitu_.append(FastJsonReader::kPadding, '\0');
+    {
+        EventHandler handler(fields_, JsonLimits{}.max_depth);
+        if (FastJsonReader::parse(&insitu_[0], data.size(), handler)) return true;
+    }
+    // Outside the fast reader's subset (or invalid): RapidJSON decides.
+    fields_.clear();
+    insitu_.assign(data.data(), data.size());
+    EventHandler handler(fields_, JsonLimits{}.max_depth);
     rapidjson::InsituStringStream in(&insitu_[0]);
     rapidjson::ParseResult ok =
         reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag>(in, handler);

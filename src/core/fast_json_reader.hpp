@@ -1,0 +1,250 @@
+// A fast in-situ SAX pass for the small JSON objects of streamed events, used
+// by the stream encoders before RapidJSON's Reader.
+//
+// It handles the common subset only: objects, arrays, strings (escapes
+// decoded in place, \u escapes outside the surrogate range), non-negative
+// integers of up to 18 digits, true/false/null. On anything else (a
+// fraction, an exponent, a minus sign, a surrogate escape, an embedded NUL,
+// nesting beyond kMaxDepth, any syntax error, a handler returning false) it
+// returns false, and the caller parses the original bytes again with
+// RapidJSON (kParseInsituFlag), which then decides and reports exactly as it
+// always did. Whenever it returns true, it has made the same handler calls
+// RapidJSON would have made for that text, in the same order (tested
+// differentially against RapidJSON).
+//
+// Preconditions: `text` is valid UTF-8 (the caller checked it with
+// utf8_valid: bytes >= 0x80 are copied through unchecked) and is followed by
+// kPadding NUL bytes (strings are scanned 16 bytes at a time; the NUL stops
+// every scan at the end).
+// Strings are decoded in place: the handler receives pointers into `text`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace llmproxy {
+
+class FastJsonReader {
+public:
+    static constexpr std::size_t kPadding = 16;
+    static constexpr unsigned kMaxDepth = 160;
+
+    // Parses the whole of [text, text + size) as one JSON value, optionally
+    // surrounded by whitespace. text[size] is a NUL (the padding): it ends
+    // every scan, so most bounds checks below are that sentinel.
+    template <class Handler>
+    static bool parse(char* text, std::size_t size, Handler& h) {
+        char* p = text;
+        char* const end = text + size;
+        // Per open container: is it an array, and how many members so far.
+        bool is_array[kMaxDepth];
+        std::uint32_t count[kMaxDepth];
+        unsigned depth = 0;
+        skip_ws(p);
+        for (;;) {
+            // ---- a value ----
+            const char c = *p;
+            if (c == '"') {
+                const char* s;
+                std::size_t n;
+                if (!string(p, end, s, n) || !h.String(s, static_cast<unsigned>(n), false)) return false;
+            } else if (c == '{' || c == '[') {
+                if (depth == kMaxDepth) return false;
+                const bool array = c == '[';
+                ++p;
+                if (!(array ? h.StartArray() : h.StartObject())) return false;
+                skip_ws(p);
+                if (*p == (array ? ']' : '}')) {
+                    ++p;
+                    if (!(array ? h.EndArray(0) : h.EndObject(0))) return false;
+                } else {
+                    is_array[depth] = array;
+                    count[depth] = 0;
+                    ++depth;
+                    if (!array && !key(p, end, h)) return false;
+                    continue;  // the first member's value
+                }
+            } else if (c >= '0' && c <= '9') {
+                if (!number(p, h)) return false;
+            } else if (c == 't') {
+                if (!literal(p, end, "true", 4) || !h.Bool(true)) return false;
+            } else if (c == 'f') {
+                if (!literal(p, end, "false", 5) || !h.Bool(false)) return false;
+            } else if (c == 'n') {
+                if (!literal(p, end, "null", 4) || !h.Null()) return false;
+            } else {
+                return false;  // '-', NUL (the end) and everything invalid
+            }
+            // ---- after a value: close containers, or move to the next member ----
+            for (;;) {
+                skip_ws(p);
+                if (depth == 0) return p == end;
+                const bool array = is_array[depth - 1];
+                ++count[depth - 1];
+                if (*p == ',') {
+                    ++p;
+                    skip_ws(p);
+                    if (!array && !key(p, end, h)) return false;
+                    break;  // the next value
+                }
+                if (*p != (array ? ']' : '}')) return false;
+                ++p;
+                --depth;
+                if (!(array ? h.EndArray(count[depth]) : h.EndObject(count[depth]))) return false;
+            }
+        }
+    }
+
+private:
+    static void skip_ws(char*& p) {
+        // Most bytes are above ' ': one comparison for them.
+        while (static_cast<unsigned char>(*p) <= ' ' &&
+               (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+            ++p;
+        }
+    }
+
+    // A member's key, its colon and the whitespace before its value.
+    template <class Handler>
+    static bool key(char*& p, const char* end, Handler& h) {
+        if (*p != '"') return false;
+        const char* s;
+        std::size_t n;
+        if (!string(p, end, s, n) || !h.Key(s, static_cast<unsigned>(n), false)) return false;
+        skip_ws(p);
+        if (*p != ':') return false;
+        ++p;
+        skip_ws(p);
+        return true;
+    }
+
+    static bool literal(char*& p, const char* end, const char* word, std::size_t n) {
+        if (static_cast<std::size_t>(end - p) < n || std::memcmp(p, word, n) != 0) return false;
+        p += n;
+        return true;
+    }
+
+    template <class Handler>
+    static bool number(char*& p, Handler& h) {
+        const char* start = p;
+        std::uint64_t v = 0;
+        while (*p >= '0' && *p <= '9') {
+            v = v * 10 + static_cast<unsigned>(*p - '0');
+            ++p;
+        }
+        const auto digits = static_cast<std::size_t>(p - start);
+        if (digits > 18 || (digits > 1 && *start == '0')) return false;
+        if (*p == '.' || *p == 'e' || *p == 'E') return false;
+        // RapidJSON's choice between its 32- and 64-bit callbacks.
+        return v <= 0xFFFFFFFFull ? h.Uint(static_cast<unsigned>(v)) : h.Uint64(v);
+    }
+
+    // The first '"', '\\' or control byte (NUL included) at or after p.
+    static const char* scan_plain(const char* p) {
+#if defined(__SSE2__)
+        const __m128i quote = _mm_set1_epi8('"');
+        const __m128i backslash = _mm_set1_epi8('\\');
+        const __m128i max_ctrl = _mm_set1_epi8(0x1F);
+        for (;; p += 16) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+            // Bytes < 0x20 as unsigned: min(v, 0x1F) == v.
+            const __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(v, max_ctrl), v);
+            const __m128i hit =
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), ctrl);
+            const int mask = _mm_movemask_epi8(hit);
+            if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+        }
+#else
+        for (;; ++p) {
+            const auto b = static_cast<unsigned char>(*p);
+            if (b == '"' || b == '\\' || b < 0x20u) return p;
+        }
+#endif
+    }
+
+    // A string at p (on its opening quote); p ends after its closing quote.
+    static bool string(char*& p, const char* end, const char*& out, std::size_t& n) {
+        char* const start = p + 1;
+        char* r = const_cast<char*>(scan_plain(start));
+        if (*r == '"' && r < end) {  // the common case: no escapes
+            out = start;
+            n = static_cast<std::size_t>(r - start);
+            p = r + 1;
+            return true;
+        }
+        if (*r != '\\' || r >= end) return false;  // control byte, NUL or unterminated
+        char* w = unescape(r, end);
+        if (w == nullptr) return false;
+        out = start;
+        n = static_cast<std::size_t>(w - start);
+        p = r + 1;
+        return true;
+    }
+
+    // Decodes escapes in place from r (on a backslash) to the closing quote,
+    // which r is left on. Returns the end of the decoded text, or nullptr.
+    static char* unescape(char*& r, const char* end) {
+        char* w = r;
+        for (;;) {
+            // r is on a backslash here.
+            if (end - r < 2) return nullptr;
+            switch (r[1]) {
+            case '"': *w++ = '"'; break;
+            case '\\': *w++ = '\\'; break;
+            case '/': *w++ = '/'; break;
+            case 'b': *w++ = '\b'; break;
+            case 'f': *w++ = '\f'; break;
+            case 'n': *w++ = '\n'; break;
+            case 'r': *w++ = '\r'; break;
+            case 't': *w++ = '\t'; break;
+            case 'u': {
+                if (end - r < 6 || !is_hex(r[2]) || !is_hex(r[3]) || !is_hex(r[4]) || !is_hex(r[5])) {
+                    return nullptr;
+                }
+                const unsigned cp = hex_value(r[2]) << 12 | hex_value(r[3]) << 8 |
+                                    hex_value(r[4]) << 4 | hex_value(r[5]);
+                if (cp >= 0xD800u && cp <= 0xDFFFu) return nullptr;  // surrogates: RapidJSON decides
+                // UTF-8 of cp is never longer than the 6-byte escape: w stays behind r.
+                if (cp < 0x80u) {
+                    *w++ = static_cast<char>(cp);
+                } else if (cp < 0x800u) {
+                    *w++ = static_cast<char>(0xC0u | (cp >> 6));
+                    *w++ = static_cast<char>(0x80u | (cp & 0x3Fu));
+                } else {
+                    *w++ = static_cast<char>(0xE0u | (cp >> 12));
+                    *w++ = static_cast<char>(0x80u | ((cp >> 6) & 0x3Fu));
+                    *w++ = static_cast<char>(0x80u | (cp & 0x3Fu));
+                }
+                r += 4;
+                break;
+            }
+            default: return nullptr;
+            }
+            r += 2;
+            // The plain run up to the next special byte, moved down to w.
+            char* next = const_cast<char*>(scan_plain(r));
+            if (next >= end) return nullptr;
+            const auto run = static_cast<std::size_t>(next - r);
+            std::memmove(w, r, run);
+            w += run;
+            r = next;
+            if (*r == '"') return w;
+            if (*r != '\\') return nullptr;  // control byte or NUL
+        }
+    }
+
+    static bool is_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+    static unsigned hex_value(char c) {
+        if (c <= '9') return static_cast<unsigned>(c - '0');
+        return static_cast<unsigned>((c | 0x20) - 'a' + 10);
+    }
+};
+
+}  // namespace llmproxy
