@@ -106,17 +106,17 @@ struct Frame {
 class ChunkHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ChunkHandler> {
 public:
     ChunkHandler(ChunkData& chunk, unsigned max_depth) : c_(chunk), max_depth_(max_depth) {
-        frames_.reserve(max_depth + 2);
+        frames_.resize(max_depth + 2);  // indexed by depth_: no capacity checks per value
     }
-    void reset() { frames_.clear(); }
+    void reset() { depth_ = 0; }
 
     bool StartObject() {
-        if (frames_.size() > max_depth_) return false;
-        if (frames_.empty()) {
-            frames_.push_back({Ctx::kRoot, {}});
+        if (depth_ > max_depth_) return false;
+        if (depth_ == 0) {
+            push({Ctx::kRoot, {}});
             return true;
         }
-        const Frame& p = frames_.back();
+        const Frame& p = top();
         Ctx next = Ctx::kOther;
         switch (p.ctx) {
         case Ctx::kRoot:
@@ -157,12 +157,12 @@ public:
             break;
         default: break;
         }
-        frames_.push_back({next, {}});
+        push({next, {}});
         return true;
     }
     bool EndObject(rapidjson::SizeType) {
-        Ctx ctx = frames_.back().ctx;
-        frames_.pop_back();
+        Ctx ctx = top().ctx;
+        --depth_;
         if (ctx == Ctx::kChoice) {
             long long idx = c_.current.index >= 0 ? c_.current.index
                                                   : static_cast<long long>(c_.choices_seen);
@@ -176,31 +176,31 @@ public:
         return true;
     }
     bool StartArray() {
-        if (frames_.size() > max_depth_) return false;
-        if (frames_.empty()) {  // a top-level array is not a chunk: ignored
-            frames_.push_back({Ctx::kOther, {}});
+        if (depth_ > max_depth_) return false;
+        if (depth_ == 0) {  // a top-level array is not a chunk: ignored
+            push({Ctx::kOther, {}});
             return true;
         }
-        const Frame& p = frames_.back();
+        const Frame& p = top();
         Ctx next = Ctx::kOther;
         if (p.ctx == Ctx::kRoot && p.key == "choices") next = Ctx::kChoices;
         else if (p.ctx == Ctx::kDelta && p.key == "tool_calls") next = Ctx::kToolCalls;
         else if (p.ctx == Ctx::kDelta && p.key == "reasoning_details") next = Ctx::kDetails;
         else if (p.ctx == Ctx::kDelta && p.key == "content") next = Ctx::kContentParts;
-        frames_.push_back({next, {}});
+        push({next, {}});
         return true;
     }
     bool EndArray(rapidjson::SizeType) {
-        frames_.pop_back();
+        --depth_;
         return true;
     }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
-        frames_.back().key = std::string_view(s, n);
+        top().key = std::string_view(s, n);
         return true;
     }
     bool String(const char* s, rapidjson::SizeType n, bool) {
-        if (frames_.empty()) return true;  // a bare string document: ignored by the caller
-        const Frame& f = frames_.back();
+        if (depth_ == 0) return true;  // a bare string document: ignored by the caller
+        const Frame& f = top();
         std::string_view v(s, n);
         switch (f.ctx) {
         case Ctx::kRoot:
@@ -256,6 +256,9 @@ public:
     bool Bool(bool) { return true; }
 
 private:
+    void push(Frame f) { frames_[depth_++] = f; }
+    Frame& top() { return frames_[depth_ - 1]; }
+
     Ctx start_usage() {
         c_.has_usage = true;
         c_.usage = OpenAIUsageFields{};  // repeated usage: the last one wins
@@ -266,8 +269,8 @@ private:
         return Ctx::kError;
     }
     bool number(std::uint64_t v) {
-        if (frames_.empty()) return true;
-        const Frame& f = frames_.back();
+        if (depth_ == 0) return true;
+        const Frame& f = top();
         switch (f.ctx) {
         case Ctx::kChoice:
             if (f.key == "index") c_.current.index = static_cast<long long>(std::min<std::uint64_t>(v, 1u << 30));
@@ -290,7 +293,8 @@ private:
 
     ChunkData& c_;
     unsigned max_depth_;
-    std::vector<Frame> frames_;
+    std::vector<Frame> frames_;  // the open containers: frames_[0, depth_)
+    std::size_t depth_ = 0;
 };
 
 // ---- incremental JSON completeness (is a tool call's argument string done?) --
@@ -341,6 +345,7 @@ public:
     explicit AnthropicStreamEncoder(const ResponseContext& ctx)
         : ctx_(ctx), parser_(limits_.max_bytes), handler_(chunk_, limits_.max_depth) {
         scratch_.reserve(1024);
+        delta_prefix_.reserve(128);
         chunk_.choice0.texts.reserve(4);
         chunk_.current.texts.reserve(4);
         chunk_.choice0.tools.reserve(4);
@@ -416,9 +421,8 @@ private:
         // exactly as before.
         const bool utf8_ok = utf8_valid(data);
         if (utf8_ok) {
-            scratch_.assign(data.data(), data.size());
-            scratch_.append(FastJsonReader::kPadding, '\0');
-            if (FastJsonReader::parse(&scratch_[0], data.size(), handler_)) return true;
+            char* text = FastJsonReader::copy_padded(scratch_, data);
+            if (FastJsonReader::parse(text, data.size(), handler_)) return true;
             chunk_.clear();
             handler_.reset();
         }
@@ -566,10 +570,15 @@ private:
         block_index_ = next_index_++;
     }
 
+    // Every delta of a block starts the same: built once per block.
     void begin_delta() {
-        out() += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
-        append_uint(out(), block_index_);
-        out() += ",\"delta\":{\"type\":";
+        if (delta_prefix_index_ != block_index_ || delta_prefix_.empty()) {
+            delta_prefix_.assign("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":");
+            append_uint(delta_prefix_, block_index_);
+            delta_prefix_ += ",\"delta\":{\"type\":";
+            delta_prefix_index_ = block_index_;
+        }
+        out() += delta_prefix_;
     }
 
     void close_block() {
@@ -816,6 +825,8 @@ private:
     std::string upstream_id_;
     std::string finish_reason_;
     std::string pending_signature_;
+    std::string delta_prefix_;      // begin_delta's text for block delta_prefix_index_
+    std::size_t delta_prefix_index_ = 0;
     std::vector<ToolSlot> slots_;
     std::string* out_ = nullptr;
     Usage usage_;

@@ -22,6 +22,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -98,6 +100,18 @@ public:
                 if (!(array ? h.EndArray(count[depth]) : h.EndObject(count[depth]))) return false;
             }
         }
+    }
+
+    // Copies `data` into `buf` followed by kPadding NULs and returns the copy,
+    // ready for parse(). `buf` keeps its largest size: no reallocation once
+    // events stop growing.
+    static char* copy_padded(std::string& buf, std::string_view data) {
+        const std::size_t need = data.size() + kPadding;
+        if (buf.size() < need) buf.resize(need);
+        char* text = &buf[0];
+        if (!data.empty()) std::memcpy(text, data.data(), data.size());
+        std::memset(text + data.size(), 0, kPadding);
+        return text;
     }
 
 private:

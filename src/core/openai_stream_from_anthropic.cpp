@@ -217,11 +217,10 @@ bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
     // check (kParseValidateEncodingFlag) finds nothing a whole-event pass
     // does not, and costs several times as much.
     if (!utf8_valid(data)) return false;
-    insitu_.assign(data.data(), data.size());
-    insitu_.append(FastJsonReader::kPadding, '\0');
     {
+        char* text = FastJsonReader::copy_padded(insitu_, data);
         EventHandler handler(fields_, JsonLimits{}.max_depth);
-        if (FastJsonReader::parse(&insitu_[0], data.size(), handler)) return true;
+        if (FastJsonReader::parse(text, data.size(), handler)) return true;
     }
     // Outside the fast reader's subset (or invalid): RapidJSON decides.
     fields_.clear();
