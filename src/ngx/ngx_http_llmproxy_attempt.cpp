@@ -195,18 +195,35 @@ std::optional<Failure> attempt_failure(RequestCtx *ctx, std::string *body) {
     return f;
 }
 
+// The last events and the end of the response, in one output call (one
+// write, the chunked terminator included).
 ngx_int_t send_final(ngx_http_request_t *r, RequestCtx *ctx, std::string_view extra) {
-    if (!extra.empty() && pass_events(r, ctx, extra) == NGX_ERROR) {
+    ngx_chain_t *out = nullptr;
+    ngx_chain_t **tail = &out;
+    if (emit_events(r, ctx, extra, &tail) != NGX_OK) {
         return NGX_ERROR;
     }
-    return ngx_http_send_special(r, NGX_HTTP_LAST);
+    auto *b = static_cast<ngx_buf_t *>(ngx_calloc_buf(r->pool));
+    ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
+    if (b == nullptr || cl == nullptr) {
+        return NGX_ERROR;
+    }
+    b->last_buf = 1;
+    cl->buf = b;
+    cl->next = nullptr;
+    *tail = cl;
+    ctx->last_output = ngx_current_msec;
+    ngx_int_t rc = ngx_http_output_filter(r, out);
+    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
+                            reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
+    return rc;
 }
 
 // The stream was committed: end it, with an error event if the provider
 // went away before finishing.
 ngx_int_t finish_stream(ngx_http_request_t *r, RequestCtx *ctx) {
     if (ctx->at.upstream_complete) {
-        return send_final(r, ctx, {});
+        return send_final(r, ctx, ctx->final_events);
     }
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "llmproxy: provider \"%s\" stream ended early%s", provider_name(ctx).c_str(),
@@ -371,11 +388,11 @@ ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
 void attempt_committed(RequestCtx *ctx) {
     record(ctx, false);
     // No retry can follow a committed stream: drop what only a new attempt
-    // would need (the request's DOM, the translated body, the body copy),
-    // so thousands of long-lived streams cost little memory each.
+    // would need (the request's DOM and its text, the body copy), so
+    // thousands of long-lived streams cost little memory each. The
+    // translated body stays: the subrequest's body buffer points into it.
     rapidjson::Document().Swap(ctx->parsed.doc);
     ctx->parsed.doc_text.reset();
-    std::string().swap(ctx->at.translated.body);
     std::string().swap(ctx->body_copy);
     ctx->parsed.raw = {};
 }

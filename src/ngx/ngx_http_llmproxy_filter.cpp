@@ -181,8 +181,29 @@ void collect(RequestCtx *ctx, ngx_chain_t *in, std::size_t cap) {
 }  // namespace
 
 // Queues `data` as flushed buffers, one per SSE event (each ends "\n\n").
+// The buffers lie back to back in one block, so nginx writes them as one
+// iovec (one chunk, one copy into the socket). The block is reused once
+// everything sent from it has left (no busy buffers); otherwise a new one
+// is taken, which back-pressure makes rare.
 ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data,
                       ngx_chain_t ***tail) {
+    if (data.empty()) {
+        return NGX_OK;
+    }
+    u_char *block = ctx->event_block;
+    if (ctx->busy != nullptr || ctx->event_block_size < data.size()) {
+        std::size_t size = data.size() < 4096 ? 4096 : data.size();
+        block = static_cast<u_char *>(ngx_palloc(r->pool, size));
+        if (block == nullptr) {
+            return NGX_ERROR;
+        }
+        if (ctx->busy == nullptr) {
+            ctx->event_block = block;
+            ctx->event_block_size = size;
+        }
+    }
+    ngx_memcpy(block, data.data(), data.size());
+    u_char *p = block;
     while (!data.empty()) {
         std::size_t end = data.find("\n\n");
         std::size_t len = end == std::string_view::npos ? data.size() : end + 2;
@@ -191,22 +212,14 @@ ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view d
             return NGX_ERROR;
         }
         ngx_buf_t *b = cl->buf;
-        if (b->start == nullptr || static_cast<std::size_t>(b->end - b->start) < len) {
-            std::size_t size = len < 512 ? 512 : len;
-            b->start = static_cast<u_char *>(ngx_palloc(r->pool, size));
-            if (b->start == nullptr) {
-                return NGX_ERROR;
-            }
-            b->end = b->start + size;
-        }
-        b->pos = b->start;
-        b->last = ngx_cpymem(b->start, data.data(), len);
+        b->start = b->pos = p;
+        b->end = b->last = p + len;
         b->memory = 1;
-        b->temporary = 1;
         b->flush = 1;
         b->tag = reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module);
         **tail = cl;
         *tail = &cl->next;
+        p += len;
         data.remove_prefix(len);
     }
     return NGX_OK;
@@ -263,6 +276,16 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
             return NGX_OK;
         }
     }
+    if (!ctx->out.empty() && !ctx->committed && commit_stream_header(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    if (ctx->at.upstream_complete) {
+        // The subrequest finishes right after this returns, and the parent
+        // then ends the response (send_final): the last events go out with
+        // the response's end, in one write.
+        ctx->final_events.append(ctx->out);
+        ctx->out.clear();
+    }
     ngx_chain_t *out = nullptr;
     ngx_chain_t **tail = &out;
     if (emit_events(r, ctx, ctx->out, &tail) != NGX_OK) {
@@ -270,9 +293,6 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     }
     if (out == nullptr && ctx->busy == nullptr) {
         return NGX_OK;
-    }
-    if (out != nullptr && !ctx->committed && commit_stream_header(ctx) != NGX_OK) {
-        return NGX_ERROR;
     }
     if (out != nullptr) {
         ctx->last_output = ngx_current_msec;

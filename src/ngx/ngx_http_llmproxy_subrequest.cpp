@@ -148,15 +148,20 @@ ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx) {
     sr->method_name = post;
     sr->header_only = 0;
 
-    const std::string &body = ctx->at.translated.body;
+    // The provider's body is sent from the attempt's own string, not a
+    // copy: it lives until the request ends, or until the next attempt,
+    // which starts only after this subrequest has finished.
+    std::string &body = ctx->at.translated.body;
     auto *rb = static_cast<ngx_http_request_body_t *>(
         ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t)));
-    ngx_buf_t *b = ngx_create_temp_buf(r->pool, body.empty() ? 1 : body.size());
+    auto *b = static_cast<ngx_buf_t *>(ngx_calloc_buf(r->pool));
     ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
     if (rb == nullptr || b == nullptr || cl == nullptr) {
         return NGX_ERROR;
     }
-    b->last = ngx_cpymem(b->last, body.data(), body.size());
+    b->start = b->pos = reinterpret_cast<u_char *>(body.data());
+    b->end = b->last = b->pos + body.size();
+    b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;
     cl->buf = b;
