@@ -416,16 +416,14 @@ private:
     bool parse_chunk(std::string_view data) {
         chunk_.clear();
         handler_.reset();
-        // One fast UTF-8 pass over the event; the reader's per-character
-        // check runs only for an event that fails it, to report the error
-        // exactly as before.
+        // The fast reader checks UTF-8 as it goes. Otherwise: one fast UTF-8
+        // pass, and the reader's per-character check runs only for an event
+        // that fails it, to report the error exactly as before.
+        char* text = FastJsonReader::copy_padded(scratch_, data);
+        if (FastJsonReader::parse(text, data.size(), handler_)) return true;
+        chunk_.clear();
+        handler_.reset();
         const bool utf8_ok = utf8_valid(data);
-        if (utf8_ok) {
-            char* text = FastJsonReader::copy_padded(scratch_, data);
-            if (FastJsonReader::parse(text, data.size(), handler_)) return true;
-            chunk_.clear();
-            handler_.reset();
-        }
         scratch_.assign(data.data(), data.size());  // undoes in-place decoding
         rapidjson::InsituStringStream in(&scratch_[0]);
         rapidjson::ParseResult r =

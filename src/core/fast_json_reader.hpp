@@ -12,11 +12,13 @@
 // RapidJSON would have made for that text, in the same order (tested
 // differentially against RapidJSON).
 //
-// Preconditions: `text` is valid UTF-8 (the caller checked it with
-// utf8_valid: bytes >= 0x80 are copied through unchecked) and is followed by
-// kPadding NUL bytes (strings are scanned 16 bytes at a time; the NUL stops
-// every scan at the end).
-// Strings are decoded in place: the handler receives pointers into `text`.
+// It also checks UTF-8 (with utf8_valid's rules): a text it accepts is valid
+// UTF-8 throughout, so the caller needs no separate pass, nor RapidJSON's
+// kParseValidateEncodingFlag.
+//
+// Precondition: `text` is followed by kPadding NUL bytes (strings are scanned
+// 16 bytes at a time; the NUL stops every scan at the end). Strings are
+// decoded in place: the handler receives pointers into `text`.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +29,16 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+
+#include "core/utf8.hpp"
+
+// The per-token helpers must be inlined into the parse loop (the position
+// then stays in a register); compilers otherwise stop at the larger ones.
+#if defined(__GNUC__)
+#define LLMPROXY_FAST_JSON_INLINE __attribute__((always_inline)) inline
+#else
+#define LLMPROXY_FAST_JSON_INLINE inline
 #endif
 
 namespace llmproxy {
@@ -115,7 +127,7 @@ public:
     }
 
 private:
-    static void skip_ws(char*& p) {
+    LLMPROXY_FAST_JSON_INLINE static void skip_ws(char*& p) {
         // Most bytes are above ' ': one comparison for them.
         while (static_cast<unsigned char>(*p) <= ' ' &&
                (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
@@ -125,7 +137,7 @@ private:
 
     // A member's key, its colon and the whitespace before its value.
     template <class Handler>
-    static bool key(char*& p, const char* end, Handler& h) {
+    LLMPROXY_FAST_JSON_INLINE static bool key(char*& p, const char* end, Handler& h) {
         if (*p != '"') return false;
         const char* s;
         std::size_t n;
@@ -144,7 +156,7 @@ private:
     }
 
     template <class Handler>
-    static bool number(char*& p, Handler& h) {
+    LLMPROXY_FAST_JSON_INLINE static bool number(char*& p, Handler& h) {
         const char* start = p;
         std::uint64_t v = 0;
         while (*p >= '0' && *p <= '9') {
@@ -158,8 +170,9 @@ private:
         return v <= 0xFFFFFFFFull ? h.Uint(static_cast<unsigned>(v)) : h.Uint64(v);
     }
 
-    // The first '"', '\\' or control byte (NUL included) at or after p.
-    static const char* scan_plain(const char* p) {
+    // The first '"', '\\', control byte (NUL included) or non-ASCII byte at
+    // or after p.
+    LLMPROXY_FAST_JSON_INLINE static const char* scan_plain(const char* p) {
 #if defined(__SSE2__)
         const __m128i quote = _mm_set1_epi8('"');
         const __m128i backslash = _mm_set1_epi8('\\');
@@ -170,21 +183,33 @@ private:
             const __m128i ctrl = _mm_cmpeq_epi8(_mm_min_epu8(v, max_ctrl), v);
             const __m128i hit =
                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), ctrl);
-            const int mask = _mm_movemask_epi8(hit);
+            const int mask = _mm_movemask_epi8(hit) | _mm_movemask_epi8(v);  // | high bits
             if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
         }
 #else
         for (;; ++p) {
             const auto b = static_cast<unsigned char>(*p);
-            if (b == '"' || b == '\\' || b < 0x20u) return p;
+            if (b == '"' || b == '\\' || b < 0x20u || b >= 0x80u) return p;
         }
 #endif
     }
 
+    // The first '"', '\\' or control byte at or after p, with the UTF-8 of
+    // what lies before it checked; nullptr if that is not valid UTF-8.
+    LLMPROXY_FAST_JSON_INLINE static char* scan_string(char* p) {
+        for (;;) {
+            p = const_cast<char*>(scan_plain(p));
+            if (static_cast<unsigned char>(*p) < 0x80u) return p;
+            p = const_cast<char*>(utf8_skip_non_ascii(p));
+            if (p == nullptr) return nullptr;
+        }
+    }
+
     // A string at p (on its opening quote); p ends after its closing quote.
-    static bool string(char*& p, const char* end, const char*& out, std::size_t& n) {
+    LLMPROXY_FAST_JSON_INLINE static bool string(char*& p, const char* end, const char*& out, std::size_t& n) {
         char* const start = p + 1;
-        char* r = const_cast<char*>(scan_plain(start));
+        char* r = scan_string(start);
+        if (r == nullptr) return false;
         if (*r == '"' && r < end) {  // the common case: no escapes
             out = start;
             n = static_cast<std::size_t>(r - start);
@@ -241,8 +266,8 @@ private:
             }
             r += 2;
             // The plain run up to the next special byte, moved down to w.
-            char* next = const_cast<char*>(scan_plain(r));
-            if (next >= end) return nullptr;
+            char* next = scan_string(r);
+            if (next == nullptr || next >= end) return nullptr;
             const auto run = static_cast<std::size_t>(next - r);
             std::memmove(w, r, run);
             w += run;
@@ -262,3 +287,5 @@ private:
 };
 
 }  // namespace llmproxy
+
+#undef LLMPROXY_FAST_JSON_INLINE

@@ -216,14 +216,15 @@ bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
     // Invalid UTF-8 fails the parse either way: the reader's per-character
     // check (kParseValidateEncodingFlag) finds nothing a whole-event pass
     // does not, and costs several times as much.
-    if (!utf8_valid(data)) return false;
     {
+        // Checks UTF-8 too: accepted means valid.
         char* text = FastJsonReader::copy_padded(insitu_, data);
         EventHandler handler(fields_, JsonLimits{}.max_depth);
         if (FastJsonReader::parse(text, data.size(), handler)) return true;
     }
     // Outside the fast reader's subset (or invalid): RapidJSON decides.
     fields_.clear();
+    if (!utf8_valid(data)) return false;
     insitu_.assign(data.data(), data.size());
     EventHandler handler(fields_, JsonLimits{}.max_depth);
     rapidjson::InsituStringStream in(&insitu_[0]);

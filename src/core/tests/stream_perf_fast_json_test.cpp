@@ -38,12 +38,13 @@ struct Recorder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Recorder> {
     bool Null() { log += "N"; return true; }
 };
 
-// Returns whether the fast reader accepted `text`; if it did, checks RapidJSON agrees.
+// Returns whether the fast reader accepted `text`; if it did, checks the text
+// is valid UTF-8 and RapidJSON agrees.
 bool check(const std::string& text) {
-    if (!utf8_valid(text)) return false;  // the encoders never call it then
     std::string fast_buf = text + std::string(FastJsonReader::kPadding, '\0');
     Recorder fast;
     if (!FastJsonReader::parse(&fast_buf[0], text.size(), fast)) return false;
+    EXPECT_TRUE(utf8_valid(text)) << "fast reader accepted invalid UTF-8: " << text;
     std::string slow_buf = text;
     Recorder slow;
     rapidjson::Reader reader;
@@ -87,6 +88,9 @@ const std::vector<std::string>& edge_cases() {
         R"({"long":"0123456789abcdef0123456789abcdef0123456789abcdef\"0123456789abcdef0123456789"})",
         R"({"esc_at_16":"0123456789abcde\n0123456789abcde\\0123456789abcde\""})",
         "{\"utf8\":\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"}",
+        "{\"bad\":\"caf\xC3\"}", "{\"bad\":\"\xED\xA0\x80\"}", "{\"bad\":\"\xC0\xAF\"}",
+        "{\"bad\":\"x\xFF\"}", "{\"k\xC3\xA9\":\"\\n\xE2\x82\"}", "{\"a\":1}\xC3\xA9",
+        "{\"cjk\":\"\xE4\xBD\xA0\xE5\xA5\xBD\\n\xE4\xB8\x96\xE7\x95\x8C\"}",
     };
     return cases;
 }
@@ -107,6 +111,9 @@ TEST(FastJsonReader, EdgeCasesAgreeWithRapidJson) {
     EXPECT_FALSE(check(R"({"neg":-1})"));          // left to RapidJSON
     EXPECT_FALSE(check(R"({"sur":"\ud83d\ude00"})"));
     EXPECT_FALSE(check(R"({"a":1,})"));             // invalid: RapidJSON reports it
+    EXPECT_TRUE(check("{\"cjk\":\"\xE4\xBD\xA0\xE5\xA5\xBD\\n\xE4\xB8\x96\xE7\x95\x8C\"}"));
+    EXPECT_FALSE(check("{\"bad\":\"caf\xC3\"}"));   // invalid UTF-8 never accepted
+    EXPECT_FALSE(check("{\"bad\":\"\xED\xA0\x80\"}"));
 }
 
 TEST(FastJsonReader, HandlerStopIsNotAcceptance) {
@@ -130,7 +137,7 @@ TEST(FastJsonReader, DeepNestingFallsBack) {
 TEST(FastJsonReader, RandomMutationsAgreeWithRapidJson) {
     std::vector<std::string> seeds = payload_events();
     for (const std::string& e : edge_cases()) seeds.push_back(e);
-    const std::string alphabet = "{}[]:,\"\\/ \t\n\r0123456789-+.eEtrufalsn\x01\x1f" "aA\\u\xC3\xA9\x80";
+    const std::string alphabet = "{}[]:,\"\\/ \t\n\r0123456789-+.eEtrufalsn\x01\x1f" "aA\\u\xC3\xA9\x80\xE2\x82\xAC\xF0\x9F\x98\x80\xED\xC0\xFF";
     std::mt19937 rng(20261122);
     std::size_t accepted = 0;
     for (int round = 0; round < 60000; ++round) {
