@@ -57,8 +57,9 @@ bool SseParser::process_line(std::string_view line, bool in_input) {
     std::string_view field = line;
     std::string_view value;
     std::size_t colon;
-    // "data:" is nearly every line: no search for its colon.
+    // "data:" and "event:" are nearly every line: no search for their colon.
     if (line.size() >= 5 && std::memcmp(line.data(), "data:", 5) == 0) colon = 4;
+    else if (line.size() >= 6 && std::memcmp(line.data(), "event:", 6) == 0) colon = 5;
     else colon = line.find(':');
     if (colon != std::string_view::npos) {
         field = line.substr(0, colon);
