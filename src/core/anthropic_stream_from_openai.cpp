@@ -25,7 +25,6 @@
 #include "core/mapping.hpp"
 #include "core/sse.hpp"
 #include "core/translate_internal.hpp"
-#include "core/utf8.hpp"
 
 namespace llmproxy::detail {
 namespace {
@@ -297,6 +296,18 @@ private:
     std::size_t depth_ = 0;
 };
 
+bool is_ascii(std::string_view s) {
+    std::size_t i = 0;
+    std::uint64_t acc = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, s.data() + i, 8);
+        acc |= x;
+    }
+    for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
 // ---- incremental JSON completeness (is a tool call's argument string done?) --
 
 struct JsonScan {
@@ -416,20 +427,20 @@ private:
     bool parse_chunk(std::string_view data) {
         chunk_.clear();
         handler_.reset();
-        // The fast reader checks UTF-8 as it goes. Otherwise: one fast UTF-8
-        // pass, and the reader's per-character check runs only for an event
-        // that fails it, to report the error exactly as before.
+        // The fast reader checks UTF-8 as it goes.
         char* text = FastJsonReader::copy_padded(scratch_, data);
         if (FastJsonReader::parse(text, data.size(), handler_)) return true;
+        // Anything else is parsed as it always was. (The flag choice matters
+        // beyond UTF-8: RapidJSON's SSE2 in-situ scan lets control bytes in
+        // strings pass, its validating scan does not.)
         chunk_.clear();
         handler_.reset();
-        const bool utf8_ok = utf8_valid(data);
         scratch_.assign(data.data(), data.size());  // undoes in-place decoding
         rapidjson::InsituStringStream in(&scratch_[0]);
         rapidjson::ParseResult r =
-            utf8_ok ? reader_.Parse<rapidjson::kParseInsituFlag>(in, handler_)
-                    : reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
-                          in, handler_);
+            is_ascii(data) ? reader_.Parse<rapidjson::kParseInsituFlag>(in, handler_)
+                           : reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(
+                                 in, handler_);
         if (r.IsError()) {
             error_text_.assign("provider sent invalid JSON in the stream at offset ");
             append_uint(error_text_, r.Offset());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,8 +26,8 @@ Result<std::string> anthropic_to_openai_response_at(std::string_view body,
 
 // Fields of one Anthropic stream event, filled by a SAX pass (no DOM, so
 // steady-state chunks do not touch the heap once buffers have grown). The
-// strings are views into the encoder's in-situ copy of the event data, valid
-// until the next event is parsed.
+// strings are views into the encoder's in-situ copy of the event data (or its
+// copies of them), valid until the next event is parsed.
 struct AnthropicEventFields {
     std::string_view type;          // "type"
     std::uint64_t index = 0;        // "index"
@@ -87,6 +88,7 @@ private:
     std::string header_;   // {"id":..,"object":"chat.completion.chunk","created":..,"model":..
     std::string chunk_prefix_;  // "data: " header_ ,"choices":[{"index":0,"delta":
     std::string insitu_;   // the current event's data, parsed in place (fields_ point into it)
+    std::deque<std::string> owned_strings_;  // fields_' strings when RapidJSON parsed the event
     // Anthropic block index -> OpenAI tool_calls index, for tool_use blocks.
     std::vector<std::pair<std::uint64_t, int>> tool_blocks_;
     std::vector<std::string> tool_ids_;  // ids of the tool calls sent so far

@@ -4,12 +4,14 @@
 // of parse_json's DOM: a DOM parse allocates its parse stack on every call,
 // and this path runs once per streamed token. The same limits apply: the SSE
 // parser caps an event at JsonLimits::max_bytes and the handler stops past
-// JsonLimits::max_depth nesting levels. The pass runs in situ on a reused
-// copy of the event (fields are views into it), UTF-8 is checked in one pass
-// over the event instead of per character by the reader, and FastJsonReader
-// takes the common events, leaving RapidJSON the rest.
+// JsonLimits::max_depth nesting levels. FastJsonReader takes the common
+// events, in situ on a reused copy of the event (fields are views into it),
+// checking UTF-8 as it scans; RapidJSON parses the rest exactly as before.
 #include <ctime>
+#include <deque>
 #include <memory>
+
+#include <rapidjson/memorystream.h>
 
 #include "core/errors.hpp"
 #include "core/fast_json_reader.hpp"
@@ -17,7 +19,6 @@
 #include "core/mapping.hpp"
 #include "core/openai_from_anthropic.hpp"
 #include "core/translate_internal.hpp"
-#include "core/utf8.hpp"
 
 namespace llmproxy::detail {
 namespace {
@@ -79,7 +80,11 @@ FieldKey key_of(std::string_view k) {
 // of interest; arrays never are.
 class EventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventHandler> {
 public:
-    EventHandler(AnthropicEventFields& f, unsigned max_depth) : f_(f), max_depth_(max_depth) {}
+    // `owned`: where to keep copies of the strings read (RapidJSON's
+    // MemoryStream hands out strings valid only during the callback); null
+    // when the strings are in situ and outlive the parse.
+    EventHandler(AnthropicEventFields& f, unsigned max_depth, std::deque<std::string>* owned = nullptr)
+        : f_(f), max_depth_(max_depth), owned_(owned) {}
 
     bool StartObject() { return open(false); }
     bool StartArray() { return open(true); }
@@ -93,7 +98,13 @@ public:
 
     bool String(const char* s, rapidjson::SizeType n, bool) {
         std::string_view* dst = string_target();
-        if (dst != nullptr) *dst = std::string_view(s, n);
+        if (dst == nullptr) return true;
+        if (owned_ != nullptr) {
+            owned_->emplace_back(s, n);  // a deque never moves its elements
+            *dst = owned_->back();
+        } else {
+            *dst = std::string_view(s, n);
+        }
         return true;
     }
 
@@ -191,6 +202,7 @@ private:
 
     AnthropicEventFields& f_;
     unsigned max_depth_;
+    std::deque<std::string>* owned_;
     unsigned depth_ = 0;
     FieldKey keys_[kTracked] = {};
     bool in_array_[kTracked] = {};
@@ -222,18 +234,19 @@ bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
         EventHandler handler(fields_, JsonLimits{}.max_depth);
         if (FastJsonReader::parse(text, data.size(), handler)) return true;
     }
-    // Outside the fast reader's subset (or invalid): RapidJSON decides.
+    // Outside the fast reader's subset (or invalid): RapidJSON decides, as
+    // it always did (not in situ: RapidJSON's SSE2 in-situ string scan lets
+    // control characters through, which this parse has always rejected).
     fields_.clear();
-    if (!utf8_valid(data)) return false;
-    insitu_.assign(data.data(), data.size());
-    EventHandler handler(fields_, JsonLimits{}.max_depth);
-    rapidjson::InsituStringStream in(&insitu_[0]);
+    owned_strings_.clear();
+    EventHandler handler(fields_, JsonLimits{}.max_depth, &owned_strings_);
+    rapidjson::MemoryStream ms(data.data(), data.size());
     rapidjson::ParseResult ok =
-        reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag>(in, handler);
+        reader_.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag>(
+            ms, handler);
     if (!ok) return false;
-    // kParseStopWhenDoneFlag leaves trailing bytes unread; only whitespace may
-    // follow. An embedded NUL ends the in-situ stream early: also not allowed.
-    for (std::size_t i = in.Tell(); i < data.size(); ++i) {
+    // kParseStopWhenDoneFlag leaves trailing bytes unread; only whitespace may follow.
+    for (std::size_t i = ms.Tell(); i < data.size(); ++i) {
         char c = data[i];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
     }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include "core/sse.hpp"
@@ -45,6 +46,7 @@ bool check(const std::string& text) {
     Recorder fast;
     if (!FastJsonReader::parse(&fast_buf[0], text.size(), fast)) return false;
     EXPECT_TRUE(utf8_valid(text)) << "fast reader accepted invalid UTF-8: " << text;
+    // In situ, as the Anthropic-client encoder parses.
     std::string slow_buf = text;
     Recorder slow;
     rapidjson::Reader reader;
@@ -52,6 +54,13 @@ bool check(const std::string& text) {
     rapidjson::ParseResult r = reader.Parse<rapidjson::kParseInsituFlag>(in, slow);
     EXPECT_FALSE(r.IsError()) << "fast reader accepted what RapidJSON rejects: " << text;
     EXPECT_EQ(fast.log, slow.log) << text;
+    // From a MemoryStream with UTF-8 validation, as the OpenAI-client encoder
+    // parses (stricter: RapidJSON's SSE2 in-situ scan lets control bytes pass).
+    Recorder validated;
+    rapidjson::MemoryStream ms(text.data(), text.size());
+    r = reader.Parse<rapidjson::kParseValidateEncodingFlag>(ms, validated);
+    EXPECT_FALSE(r.IsError()) << "fast reader accepted what validating RapidJSON rejects: " << text;
+    EXPECT_EQ(fast.log, validated.log) << text;
     return true;
 }
 
@@ -83,7 +92,7 @@ const std::vector<std::string>& edge_cases() {
         R"({"neg":-1})", R"({"f":1.5})", R"({"e":1e3})", R"({"z":012})", R"({"z":00})",
         R"({"a":1,})", R"({"a":1 "b":2})", R"({"a"})", R"({"a":})", R"({,})", R"([1,])", R"([,1])",
         R"({"a":tru})", R"({"a":nul})", R"({"a":"x)", R"({"a":"\x"})", R"({"a":"\u12"})",
-        "{\"a\":\"tab\there\"}", "{\"a\":\"nul\0\"}", "{\"a\":1}\0", "{\"a\":1} x", R"({"a":1}})",
+        "{\"a\":\"tab\there\"}", "{\"a\":\"esc\x1b\"}", "{\"a\":\"lf\nin\"}", "{\"a\":\"nul\0\"}", "{\"a\":1}\0", "{\"a\":1} x", R"({"a":1}})",
         R"("just a string")", R"(42)", R"(true)", "", "   ",
         R"({"long":"0123456789abcdef0123456789abcdef0123456789abcdef\"0123456789abcdef0123456789"})",
         R"({"esc_at_16":"0123456789abcde\n0123456789abcde\\0123456789abcde\""})",
