@@ -148,7 +148,6 @@ struct RequestCtx {
     bool                      finished = false;
     Usage                     usage;                     /* non-stream responses */
     std::string               out;                       /* transcoder output staging */
-    std::string               final_events;              /* sent with the response's end */
     u_char                   *event_block = nullptr;     /* reused memory of the event bufs */
     std::size_t               event_block_size = 0;
     ngx_chain_t              *pending = nullptr;         /* input not yet consumed */

@@ -223,7 +223,7 @@ ngx_int_t send_final(ngx_http_request_t *r, RequestCtx *ctx, std::string_view ex
 // went away before finishing.
 ngx_int_t finish_stream(ngx_http_request_t *r, RequestCtx *ctx) {
     if (ctx->at.upstream_complete) {
-        return send_final(r, ctx, ctx->final_events);
+        return send_final(r, ctx, {});
     }
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "llmproxy: provider \"%s\" stream ended early%s", provider_name(ctx).c_str(),

@@ -279,13 +279,6 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     if (!ctx->out.empty() && !ctx->committed && commit_stream_header(ctx) != NGX_OK) {
         return NGX_ERROR;
     }
-    if (ctx->at.upstream_complete) {
-        // The subrequest finishes right after this returns, and the parent
-        // then ends the response (send_final): the last events go out with
-        // the response's end, in one write.
-        ctx->final_events.append(ctx->out);
-        ctx->out.clear();
-    }
     ngx_chain_t *out = nullptr;
     ngx_chain_t **tail = &out;
     if (emit_events(r, ctx, ctx->out, &tail) != NGX_OK) {

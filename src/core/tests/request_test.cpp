@@ -2,6 +2,8 @@
 // DOM-free scan, ensure_parsed, and the byte-preserving top-level rewrites.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <random>
 #include <string>
 
 #include "core/translate.hpp"
@@ -186,6 +188,42 @@ TEST(PeekRequest, SkipsTrickyValuesBeforeModel) {
         R"({"system":"\"model\":\"fake\" }{][","n":-1.5e+3,"t":true,"o":{"model":"no","a":["\\",{}]},"model":"yes"})";
     ASSERT_TRUE(peek(Dialect::kOpenAI, body, req).ok());
     EXPECT_EQ(req.facts.model, "yes");
+}
+
+// Random nested values (strings holding brackets, quotes and escaped
+// backslashes, at every offset of the 16-byte scan) before the model: the
+// peek finds exactly what a full parse finds.
+TEST(PeekRequest, AgreesWithFullParseOnRandomNestedValues) {
+    std::mt19937 rng(20261122);
+    const char* pieces[] = {"[", "]", "{", "}", "\\\"", "\\\\", "x", " ", "model", ":", ","};
+    std::function<std::string(int)> value = [&](int depth) -> std::string {
+        int kind = static_cast<int>(rng() % (depth > 4 ? 3 : 5));
+        if (kind == 0) {
+            std::string str = "\"";
+            for (int n = static_cast<int>(rng() % 24); n > 0; --n) str += pieces[rng() % 11];
+            return str + "\"";
+        }
+        if (kind == 1) return std::to_string(static_cast<int>(rng() % 1000) - 500);
+        if (kind == 2) return rng() % 2 ? "true" : "null";
+        std::string out = kind == 3 ? "[" : "{";
+        for (int n = static_cast<int>(rng() % 4); n > 0; --n) {
+            if (out.size() > 1) out += ",";
+            if (kind == 4) out += "\"k" + std::to_string(rng() % 9) + "\":";
+            out += value(depth + 1);
+        }
+        return out + (kind == 3 ? "]" : "}");
+    };
+    for (int i = 0; i < 2000; ++i) {
+        std::string body = "{\"pad\":\"" + std::string(rng() % 17, 'p') + "\",\"v\":" + value(0) +
+                           ",\"model\":\"m" + std::to_string(i) + "\",\"stream\":" +
+                           (i % 2 ? "true" : "false") + ",\"w\":" + value(0) + "}";
+        rapidjson::Document doc;
+        ASSERT_TRUE(parse_json(body, JsonLimits{}, doc).ok()) << body;
+        ParsedRequest req;
+        ASSERT_TRUE(peek(Dialect::kOpenAI, body, req).ok()) << body;
+        EXPECT_EQ(req.facts.model, doc["model"].GetString()) << body;
+        EXPECT_EQ(req.facts.stream, doc["stream"].GetBool()) << body;
+    }
 }
 
 TEST(PeekRequest, Errors) {
