@@ -2,41 +2,10 @@
 // byte-preserving model rewrite used for same-dialect passthrough.
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "core/translate.hpp"
 
 namespace llmproxy {
 namespace {
-
-// Position of the next '"', '{', '}', '[' or ']' at or after `pos` in `s`
-// (s.size() if none): the only bytes that matter when skipping a container.
-std::size_t next_structural(std::string_view s, std::size_t pos) {
-#if defined(__SSE2__)
-    // '[' and ']' are '{' and '}' with bit 0x20 clear; no other byte maps to
-    // '{' or '}' when that bit is set.
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i open = _mm_set1_epi8('{');
-    const __m128i close = _mm_set1_epi8('}');
-    const __m128i bit = _mm_set1_epi8(0x20);
-    for (; pos + 16 <= s.size(); pos += 16) {
-        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + pos));
-        __m128i y = _mm_or_si128(x, bit);
-        __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, quote),
-                                   _mm_or_si128(_mm_cmpeq_epi8(y, open), _mm_cmpeq_epi8(y, close)));
-        if (int mask = _mm_movemask_epi8(hit); mask != 0) {
-            return pos + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-        }
-    }
-#endif
-    for (; pos < s.size(); ++pos) {
-        char c = s[pos];
-        if (c == '"' || c == '{' || c == '}' || c == '[' || c == ']') return pos;
-    }
-    return s.size();
-}
 
 // Minimal scanner over JSON text: it finds token boundaries, it does not
 // validate (peek_request's callers forward the body to a provider that does,
@@ -77,7 +46,7 @@ public:
         }
         if (c == '{' || c == '[') {
             unsigned depth = 0;
-            while ((pos_ = next_structural(s_, pos_)) < s_.size()) {
+            while (!at_end()) {
                 char d = s_[pos_];
                 if (d == '"') {
                     string_token();
