@@ -78,11 +78,12 @@ FieldKey key_of(std::string_view k) {
 
 // Collects the fields of one event. Only paths up to three levels deep are
 // of interest; arrays never are.
-class EventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventHandler> {
+// kCopyStrings: keep copies of the strings read in *owned (RapidJSON's
+// MemoryStream hands out strings valid only during the callback); without
+// it the strings are in situ and outlive the parse.
+template <bool kCopyStrings>
+class EventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventHandler<kCopyStrings>> {
 public:
-    // `owned`: where to keep copies of the strings read (RapidJSON's
-    // MemoryStream hands out strings valid only during the callback); null
-    // when the strings are in situ and outlive the parse.
     EventHandler(AnthropicEventFields& f, unsigned max_depth, std::deque<std::string>* owned = nullptr)
         : f_(f), max_depth_(max_depth), owned_(owned) {}
 
@@ -99,7 +100,7 @@ public:
     bool String(const char* s, rapidjson::SizeType n, bool) {
         std::string_view* dst = string_target();
         if (dst == nullptr) return true;
-        if (owned_ != nullptr) {
+        if constexpr (kCopyStrings) {
             owned_->emplace_back(s, n);  // a deque never moves its elements
             *dst = owned_->back();
         } else {
@@ -231,7 +232,7 @@ bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
     {
         // Checks UTF-8 too: accepted means valid.
         char* text = FastJsonReader::copy_padded(insitu_, data);
-        EventHandler handler(fields_, JsonLimits{}.max_depth);
+        EventHandler<false> handler(fields_, JsonLimits{}.max_depth);
         if (FastJsonReader::parse(text, data.size(), handler)) return true;
     }
     // Outside the fast reader's subset (or invalid): RapidJSON decides, as
@@ -239,7 +240,7 @@ bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
     // control characters through, which this parse has always rejected).
     fields_.clear();
     owned_strings_.clear();
-    EventHandler handler(fields_, JsonLimits{}.max_depth, &owned_strings_);
+    EventHandler<true> handler(fields_, JsonLimits{}.max_depth, &owned_strings_);
     rapidjson::MemoryStream ms(data.data(), data.size());
     rapidjson::ParseResult ok =
         reader_.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag>(
