@@ -182,20 +182,37 @@ constexpr std::array<char, 256> make_escape_table() {
 }
 constexpr std::array<char, 256> kEscape = make_escape_table();
 
-// Position of the first byte in [p, end) that a JSON string literal must
-// escape (control byte, quote, backslash), or `end`.
-const char* find_escape(const char* p, const char* end) {
 #if defined(__SSE2__)
+// Bit i set when byte i of the 16 at `p` needs escaping.
+unsigned escape_mask16(const char* p) {
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
     const __m128i ctl_max = _mm_set1_epi8(0x1f);
+    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // x <= 0x1f unsigned  <=>  max(x, 0x1f) == 0x1f
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                               _mm_cmpeq_epi8(_mm_max_epu8(x, ctl_max), ctl_max));
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
+}
+#endif
+
+// Position of the first byte in [p, end) that a JSON string literal must
+// escape (control byte, quote, backslash), or `end`. `begin` is where the
+// string starts: a tail shorter than 16 bytes is checked with one load that
+// ends at `end` and reaches back into bytes already checked.
+const char* find_escape(const char* begin, const char* p, const char* end) {
+#if defined(__SSE2__)
     for (; end - p >= 16; p += 16) {
-        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        // x <= 0x1f unsigned  <=>  max(x, 0x1f) == 0x1f
-        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
-                                   _mm_cmpeq_epi8(_mm_max_epu8(x, ctl_max), ctl_max));
-        if (int mask = _mm_movemask_epi8(hit); mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+        if (unsigned mask = escape_mask16(p); mask != 0) return p + __builtin_ctz(mask);
     }
+    if (p == end) return end;
+    if (end - begin >= 16) {
+        const char* q = end - 16;
+        unsigned mask = escape_mask16(q) >> (p - q);
+        return mask != 0 ? p + __builtin_ctz(mask) : end;
+    }
+#else
+    (void)begin;
 #endif
     for (; p < end; ++p) {
         if (kEscape[static_cast<unsigned char>(*p)] != 0) return p;
@@ -213,7 +230,7 @@ void json_append_string(std::string& out, std::string_view s) {
     const char* end = p + s.size();
     out.push_back('"');
     while (true) {
-        const char* q = find_escape(p, end);
+        const char* q = find_escape(s.data(), p, end);
         if (q != p) out.append(p, static_cast<std::size_t>(q - p));
         if (q == end) break;
         unsigned char c = static_cast<unsigned char>(*q);
