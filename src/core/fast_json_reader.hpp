@@ -91,6 +91,10 @@ public:
                 if (!literal(p, end, "false", 5) || !h.Bool(false)) return false;
             } else if (c == 'n') {
                 if (!literal(p, end, "null", 4) || !h.Null()) return false;
+            } else if (is_ws(c)) {
+                // Whitespace before a value is rare: looked for only here.
+                skip_ws(p);
+                continue;
             } else {
                 return false;  // '-', NUL (the end) and everything invalid
             }
@@ -102,7 +106,6 @@ public:
                 ++count[depth - 1];
                 if (*p == ',') {
                     ++p;
-                    skip_ws(p);
                     if (!array && !key(p, end, h)) return false;
                     break;  // the next value
                 }
@@ -127,25 +130,30 @@ public:
     }
 
 private:
+    static bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
     LLMPROXY_FAST_JSON_INLINE static void skip_ws(char*& p) {
         // Most bytes are above ' ': one comparison for them.
-        while (static_cast<unsigned char>(*p) <= ' ' &&
-               (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
-            ++p;
-        }
+        while (static_cast<unsigned char>(*p) <= ' ' && is_ws(*p)) ++p;
     }
 
-    // A member's key, its colon and the whitespace before its value.
+    // A member's key and its colon, whitespace around them included
+    // (looked for only when the expected byte is not there: provider JSON
+    // is compact).
     template <class Handler>
     LLMPROXY_FAST_JSON_INLINE static bool key(char*& p, const char* end, Handler& h) {
-        if (*p != '"') return false;
+        if (*p != '"') {
+            skip_ws(p);
+            if (*p != '"') return false;
+        }
         const char* s;
         std::size_t n;
         if (!string(p, end, s, n) || !h.Key(s, static_cast<unsigned>(n), false)) return false;
-        skip_ws(p);
-        if (*p != ':') return false;
+        if (*p != ':') {
+            skip_ws(p);
+            if (*p != ':') return false;
+        }
         ++p;
-        skip_ws(p);
         return true;
     }
 
