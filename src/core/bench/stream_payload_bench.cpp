@@ -102,6 +102,19 @@ void BM_PayloadStream_AnthropicToOpenAI(benchmark::State& state) {
 }
 BENCHMARK(BM_PayloadStream_AnthropicToOpenAI)->Arg(0)->Arg(1)->Arg(1400);
 
+// The passthrough stream (same dialect both sides: framing, model rewrite).
+void BM_PayloadStream_Passthrough(benchmark::State& state) {
+    static const std::string openai = read_payload("openai-stream.sse");
+    static const std::string anthropic = read_payload("anthropic-stream.sse");
+    const bool is_openai = state.range(1) == 0;
+    ResponseContext ctx;
+    ctx.client_model = is_openai ? "gpt-mock" : "claude-mock";
+    ctx.stream = true;
+    const Dialect d = is_openai ? Dialect::kOpenAI : Dialect::kAnthropic;
+    run_stream(state, is_openai ? openai : anthropic, [&] { return make_stream_transcoder(d, d, ctx); });
+}
+BENCHMARK(BM_PayloadStream_Passthrough)->Args({0, 0})->Args({1400, 0})->Args({0, 1})->Args({1400, 1});
+
 // The SSE framing alone (shared by every stream path, passthrough included).
 void BM_PayloadStream_SseParser(benchmark::State& state) {
     static const std::string openai = read_payload("openai-stream.sse");
