@@ -226,11 +226,9 @@ OpenAIStreamEncoder::OpenAIStreamEncoder(const ResponseContext& ctx, std::int64_
 
 bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
     fields_.clear();
-    // Invalid UTF-8 fails the parse either way: the reader's per-character
-    // check (kParseValidateEncodingFlag) finds nothing a whole-event pass
-    // does not, and costs several times as much.
     {
-        // Checks UTF-8 too: accepted means valid.
+        // The common events; the reader checks UTF-8 as it scans, so no
+        // per-character kParseValidateEncodingFlag pass is needed for them.
         char* text = FastJsonReader::copy_padded(insitu_, data);
         EventHandler<false> handler(fields_, JsonLimits{}.max_depth);
         if (FastJsonReader::parse(text, data.size(), handler)) return true;
