@@ -6,7 +6,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <forward_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -88,7 +88,7 @@ private:
     std::string header_;   // {"id":..,"object":"chat.completion.chunk","created":..,"model":..
     std::string chunk_prefix_;  // "data: " header_ ,"choices":[{"index":0,"delta":
     std::string insitu_;   // the current event's data, parsed in place (fields_ point into it)
-    std::deque<std::string> owned_strings_;  // fields_' strings when RapidJSON parsed the event
+    std::forward_list<std::string> owned_strings_;  // fields_' strings when RapidJSON parsed the event
     // Anthropic block index -> OpenAI tool_calls index, for tool_use blocks.
     std::vector<std::pair<std::uint64_t, int>> tool_blocks_;
     std::vector<std::string> tool_ids_;  // ids of the tool calls sent so far

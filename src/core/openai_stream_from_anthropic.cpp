@@ -8,7 +8,7 @@
 // events, in situ on a reused copy of the event (fields are views into it),
 // checking UTF-8 as it scans; RapidJSON parses the rest exactly as before.
 #include <ctime>
-#include <deque>
+#include <forward_list>
 #include <memory>
 
 #include <rapidjson/memorystream.h>
@@ -84,7 +84,7 @@ FieldKey key_of(std::string_view k) {
 template <bool kCopyStrings>
 class EventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventHandler<kCopyStrings>> {
 public:
-    EventHandler(AnthropicEventFields& f, unsigned max_depth, std::deque<std::string>* owned = nullptr)
+    EventHandler(AnthropicEventFields& f, unsigned max_depth, std::forward_list<std::string>* owned = nullptr)
         : f_(f), max_depth_(max_depth), owned_(owned) {}
 
     bool StartObject() { return open(false); }
@@ -101,8 +101,7 @@ public:
         std::string_view* dst = string_target();
         if (dst == nullptr) return true;
         if constexpr (kCopyStrings) {
-            owned_->emplace_back(s, n);  // a deque never moves its elements
-            *dst = owned_->back();
+            *dst = owned_->emplace_front(s, n);  // list nodes never move
         } else {
             *dst = std::string_view(s, n);
         }
@@ -203,7 +202,7 @@ private:
 
     AnthropicEventFields& f_;
     unsigned max_depth_;
-    std::deque<std::string>* owned_;
+    std::forward_list<std::string>* owned_;
     unsigned depth_ = 0;
     FieldKey keys_[kTracked] = {};
     bool in_array_[kTracked] = {};
