@@ -192,12 +192,15 @@ ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view d
     }
     u_char *block = ctx->event_block;
     if (ctx->busy != nullptr || ctx->event_block_size < data.size()) {
-        std::size_t size = data.size() < 4096 ? 4096 : data.size();
+        std::size_t size = (data.size() + 255) & ~static_cast<std::size_t>(255);
         block = static_cast<u_char *>(ngx_palloc(r->pool, size));
         if (block == nullptr) {
             return NGX_ERROR;
         }
         if (ctx->busy == nullptr) {
+            if (ctx->event_block != nullptr) {
+                ngx_pfree(r->pool, ctx->event_block);  // frees large blocks only
+            }
             ctx->event_block = block;
             ctx->event_block_size = size;
         }
