@@ -222,24 +222,59 @@ const char* find_escape(const char* begin, const char* p, const char* end) {
 
 }  // namespace
 
-// Most strings (keys, ids, prose) have nothing or little to escape: one
-// vector scan finds each escape, and the plain runs between are appended whole.
+// Most strings (keys, ids, prose) have nothing to escape: one vector scan
+// and one append. Text that does (code, tool output: a newline or quote
+// every few dozen bytes) is written through a pointer into room made once,
+// not with two appends per escape.
 void json_append_string(std::string& out, std::string_view s) {
     static const char hex[] = "0123456789abcdef";
     const char* p = s.data();
     const char* end = p + s.size();
-    out.push_back('"');
-    while (true) {
-        const char* q = find_escape(s.data(), p, end);
-        if (q != p) out.append(p, static_cast<std::size_t>(q - p));
-        if (q == end) break;
-        unsigned char c = static_cast<unsigned char>(*q);
-        char e = kEscape[c];
-        char buf[6] = {'\\', e, '0', '0', hex[c >> 4], hex[c & 0xf]};
-        out.append(buf, e == 'u' ? 6 : 2);
-        p = q + 1;
+    const char* q = find_escape(p, p, end);
+    if (q == end) {
+        out.push_back('"');
+        out.append(p, s.size());
+        out.push_back('"');
+        return;
     }
-    out.push_back('"');
+    std::size_t at = out.size();
+    out.resize(at + s.size() + s.size() / 4 + 16);
+    char* base = out.data();
+    char* d = base + at;
+    *d++ = '"';
+    // Invariant: room for the rest of `s` unescaped and the closing quote.
+    while (true) {
+        std::size_t run = static_cast<std::size_t>(q - p);
+        if (run != 0) {
+            std::memcpy(d, p, run);
+            d += run;
+        }
+        p = q;
+        if (p == end) break;
+        std::size_t used = static_cast<std::size_t>(d - base);
+        std::size_t need = used + 6 + static_cast<std::size_t>(end - p);
+        if (need > out.size()) {
+            out.resize(need > 2 * out.size() ? need : 2 * out.size());
+            base = out.data();
+            d = base + used;
+        }
+        unsigned char c = static_cast<unsigned char>(*p++);
+        char e = kEscape[c];
+        d[0] = '\\';
+        d[1] = e;
+        if (e == 'u') {
+            d[2] = '0';
+            d[3] = '0';
+            d[4] = hex[c >> 4];
+            d[5] = hex[c & 0xf];
+            d += 6;
+        } else {
+            d += 2;
+        }
+        q = find_escape(s.data(), p, end);
+    }
+    *d++ = '"';
+    out.resize(static_cast<std::size_t>(d - base));
 }
 
 }  // namespace llmproxy
