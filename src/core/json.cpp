@@ -92,16 +92,16 @@ Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limit
         too_deep = handler.too_deep();
         return ok;
     };
-    rapidjson::Document().Swap(doc);  // a failed parse leaves a null document
+    doc.SetNull();  // a failed parse leaves a null document (allocator kept)
     doc.Populate(generate);
     if (too_deep) {
-        rapidjson::Document().Swap(doc);
+        doc.SetNull();
         return make_error(ErrorCode::kTooLarge, "",
                           std::string(what) + " nests deeper than " +
                               std::to_string(limits.max_depth) + " levels");
     }
     if (reader.HasParseError()) {
-        rapidjson::Document().Swap(doc);
+        doc.SetNull();
         return make_error(ErrorCode::kInvalidRequest, "",
                           std::string(what) + " is not valid JSON at offset " +
                               std::to_string(reader.GetErrorOffset()) + ": " +
@@ -110,7 +110,7 @@ Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limit
     // A raw NUL inside the text (never valid JSON) looks like the end of the
     // buffer to the reader, which then stops early.
     if (consumed != text.size()) {
-        rapidjson::Document().Swap(doc);
+        doc.SetNull();
         return make_error(ErrorCode::kInvalidRequest, "",
                           std::string(what) + " contains a NUL byte");
     }
