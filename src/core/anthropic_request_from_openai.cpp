@@ -544,13 +544,7 @@ Status RequestConverter::append_tool_use(std::string_view id, std::string_view n
     if (blank) {
         out += "{}";  // functions without parameters often send ""
     } else {
-        // Small argument documents parse into a stack buffer rather than
-        // RapidJSON's default 64 KiB heap chunk.
-        char pool_buffer[4096];
-        rapidjson::MemoryPoolAllocator<> pool(pool_buffer, sizeof pool_buffer);
-        rapidjson::Document parsed(&pool);
-        JsonLimits limits;
-        if (parse_json(args, limits, parsed, "tool call arguments").ok() && parsed.IsObject()) {
+        if (json_is_object(args, JsonLimits{})) {
             out.append(args);  // already valid JSON: keep the client's bytes
         } else {
             // Anthropic input must be an object. Arguments that are not an

@@ -30,31 +30,39 @@ const char* json_skip_string(const char* p, const char* end) {
 
 namespace {
 
-// Forwards the reader's SAX events to a document, refusing to open a
-// container deeper than the limit. RapidJSON's parser recurses once per
-// level and has no limit of its own; stopping it here bounds the worker's
-// stack without a separate pre-scan of the whole text.
+// Forwards the reader's SAX events to a document (or nowhere, to validate
+// only), refusing to open a container deeper than the limit. RapidJSON's
+// parser recurses once per level and has no limit of its own; stopping it
+// here bounds the worker's stack without a separate pre-scan of the text.
 class DepthLimitedHandler {
 public:
     using Ch = char;
-    DepthLimitedHandler(rapidjson::Document& doc, unsigned max_depth)
+    DepthLimitedHandler(rapidjson::Document* doc, unsigned max_depth)
         : doc_(doc), max_depth_(max_depth) {}
     bool too_deep() const { return too_deep_; }
+    bool root_is_object() const { return root_is_object_; }
 
-    bool Null() { return doc_.Null(); }
-    bool Bool(bool b) { return doc_.Bool(b); }
-    bool Int(int i) { return doc_.Int(i); }
-    bool Uint(unsigned u) { return doc_.Uint(u); }
-    bool Int64(std::int64_t i) { return doc_.Int64(i); }
-    bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
-    bool Double(double d) { return doc_.Double(d); }
-    bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
-    bool String(const Ch* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
-    bool Key(const Ch* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
-    bool StartObject() { return open() && doc_.StartObject(); }
-    bool EndObject(rapidjson::SizeType n) { --depth_; return doc_.EndObject(n); }
-    bool StartArray() { return open() && doc_.StartArray(); }
-    bool EndArray(rapidjson::SizeType n) { --depth_; return doc_.EndArray(n); }
+    bool Null() { return (!doc_ || doc_->Null()); }
+    bool Bool(bool b) { return (!doc_ || doc_->Bool(b)); }
+    bool Int(int i) { return (!doc_ || doc_->Int(i)); }
+    bool Uint(unsigned u) { return (!doc_ || doc_->Uint(u)); }
+    bool Int64(std::int64_t i) { return (!doc_ || doc_->Int64(i)); }
+    bool Uint64(std::uint64_t u) { return (!doc_ || doc_->Uint64(u)); }
+    bool Double(double d) { return (!doc_ || doc_->Double(d)); }
+    bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) {
+        return (!doc_ || doc_->RawNumber(s, n, copy));
+    }
+    bool String(const Ch* s, rapidjson::SizeType n, bool copy) {
+        return (!doc_ || doc_->String(s, n, copy));
+    }
+    bool Key(const Ch* s, rapidjson::SizeType n, bool copy) { return !doc_ || doc_->Key(s, n, copy); }
+    bool StartObject() {
+        if (depth_ == 0) root_is_object_ = true;
+        return open() && (!doc_ || doc_->StartObject());
+    }
+    bool EndObject(rapidjson::SizeType n) { --depth_; return !doc_ || doc_->EndObject(n); }
+    bool StartArray() { return open() && (!doc_ || doc_->StartArray()); }
+    bool EndArray(rapidjson::SizeType n) { --depth_; return !doc_ || doc_->EndArray(n); }
 
 private:
     bool open() {
@@ -62,46 +70,62 @@ private:
         too_deep_ = true;
         return false;
     }
-    rapidjson::Document& doc_;
+    rapidjson::Document* doc_;
     unsigned max_depth_;
     unsigned depth_ = 0;
     bool too_deep_ = false;
+    bool root_is_object_ = false;
 };
 
-// Parses the NUL-terminated, 16-byte padded `buffer` holding `text` (see
-// parse_json for why padded). In situ, the document's strings are decoded
-// in place and point into `buffer`; otherwise the document copies them.
-template <unsigned kFlags>
-Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limits,
-                    rapidjson::Document& doc, std::string_view what) {
-    rapidjson::Reader reader;
-    bool too_deep = false;
-    std::size_t consumed = 0;
-    auto generate = [&](rapidjson::Document& target) {
-        DepthLimitedHandler handler(target, limits.max_depth);
-        bool ok;
-        if constexpr ((kFlags & rapidjson::kParseInsituFlag) != 0) {
-            rapidjson::InsituStringStream in(buffer);
-            ok = !reader.Parse<kFlags>(in, handler).IsError();
-            consumed = in.Tell();
-        } else {
-            rapidjson::StringStream in(buffer);
-            ok = !reader.Parse<kFlags>(in, handler).IsError();
-            consumed = in.Tell();
+// Offset of the first byte 0x1a..0x1f in `text`, or npos. RapidJSON 1.1's
+// SSE2 string scan compares against 0x19 instead of 0x1f and lets these
+// control bytes through unescaped; they are never valid JSON anywhere.
+std::size_t find_sse2_missed_control(std::string_view text) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+#if defined(__SSE2__)
+    const __m128i hi = _mm_set1_epi8(0x1f);
+    const __m128i lo = _mm_set1_epi8(0x19);
+    for (; end - p >= 16; p += 16) {
+        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        __m128i le_1f = _mm_cmpeq_epi8(_mm_max_epu8(x, hi), hi);
+        __m128i le_19 = _mm_cmpeq_epi8(_mm_max_epu8(x, lo), lo);
+        if (int mask = _mm_movemask_epi8(_mm_andnot_si128(le_19, le_1f)); mask != 0) {
+            return static_cast<std::size_t>(p - text.data()) +
+                   static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
         }
-        too_deep = handler.too_deep();
-        return ok;
-    };
-    doc.SetNull();  // a failed parse leaves a null document (allocator kept)
-    doc.Populate(generate);
-    if (too_deep) {
-        doc.SetNull();
+    }
+#endif
+    for (; p < end; ++p) {
+        unsigned char c = static_cast<unsigned char>(*p);
+        if (c >= 0x1a && c <= 0x1f) return static_cast<std::size_t>(p - text.data());
+    }
+    return std::string_view::npos;
+}
+
+// Runs the reader over the NUL-terminated, 16-byte padded `buffer` holding
+// `text` (see parse_json for why padded) and maps its outcome to a Status.
+// In situ, strings are decoded in place inside `buffer`.
+template <unsigned kFlags>
+Status read_padded(std::string_view text, char* buffer, const JsonLimits& limits,
+                   DepthLimitedHandler& handler, std::string_view what) {
+    rapidjson::Reader reader;
+    std::size_t consumed;
+    if constexpr ((kFlags & rapidjson::kParseInsituFlag) != 0) {
+        rapidjson::InsituStringStream in(buffer);
+        reader.Parse<kFlags>(in, handler);
+        consumed = in.Tell();
+    } else {
+        rapidjson::StringStream in(buffer);
+        reader.Parse<kFlags>(in, handler);
+        consumed = in.Tell();
+    }
+    if (handler.too_deep()) {
         return make_error(ErrorCode::kTooLarge, "",
                           std::string(what) + " nests deeper than " +
                               std::to_string(limits.max_depth) + " levels");
     }
     if (reader.HasParseError()) {
-        doc.SetNull();
         return make_error(ErrorCode::kInvalidRequest, "",
                           std::string(what) + " is not valid JSON at offset " +
                               std::to_string(reader.GetErrorOffset()) + ": " +
@@ -110,11 +134,32 @@ Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limit
     // A raw NUL inside the text (never valid JSON) looks like the end of the
     // buffer to the reader, which then stops early.
     if (consumed != text.size()) {
-        doc.SetNull();
         return make_error(ErrorCode::kInvalidRequest, "",
                           std::string(what) + " contains a NUL byte");
     }
+    if (std::size_t at = find_sse2_missed_control(text); at != std::string_view::npos) {
+        return make_error(ErrorCode::kInvalidRequest, "",
+                          std::string(what) + " is not valid JSON at offset " +
+                              std::to_string(at) + ": unescaped control character");
+    }
     return Status();
+}
+
+// parse_json and parse_json_insitu: read_padded into `doc`, which is left
+// null (its allocator kept) when the text is not accepted.
+template <unsigned kFlags>
+Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limits,
+                    rapidjson::Document& doc, std::string_view what) {
+    Status st;
+    auto generate = [&](rapidjson::Document& target) {
+        DepthLimitedHandler handler(&target, limits.max_depth);
+        st = read_padded<kFlags>(text, buffer, limits, handler, what);
+        return st.ok();
+    };
+    doc.SetNull();
+    doc.Populate(generate);
+    if (!st.ok()) doc.SetNull();
+    return st;
 }
 
 Status check_size(std::string_view text, const JsonLimits& limits, std::string_view what) {
@@ -275,6 +320,24 @@ void json_append_string(std::string& out, std::string_view s) {
     }
     *d++ = '"';
     out.resize(static_cast<std::size_t>(d - base));
+}
+
+bool json_is_object(std::string_view text, const JsonLimits& limits) {
+    if (!check_size(text, limits, "").ok()) return false;
+    // Tool-call arguments and the like are small: checked from a stack copy.
+    char small[4096];
+    std::string large;
+    char* buffer = small;
+    std::size_t size = padded_size(text.size());
+    if (size > sizeof small) {
+        large.resize(size);
+        buffer = large.data();
+    }
+    std::memcpy(buffer, text.data(), text.size());
+    std::memset(buffer + text.size(), 0, size - text.size());
+    DepthLimitedHandler handler(nullptr, limits.max_depth);
+    return read_padded<rapidjson::kParseInsituFlag>(text, buffer, limits, handler, "").ok() &&
+           handler.root_is_object();
 }
 
 }  // namespace llmproxy

@@ -34,6 +34,10 @@ Status parse_json_insitu(std::string_view text, const JsonLimits& limits,
                          rapidjson::Document& doc, std::unique_ptr<char[]>& buffer,
                          std::string_view what = "request body");
 
+// True when `text` is one JSON object, valid within `limits`. Validation
+// only: no document is built.
+bool json_is_object(std::string_view text, const JsonLimits& limits);
+
 // Given `p` just past a string's opening quote, returns the position just
 // past its closing quote (or `end` when unterminated). Uses memchr, so long
 // strings (most of an LLM request's bytes) cost little.

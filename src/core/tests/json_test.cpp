@@ -247,6 +247,50 @@ TEST(ParseJson, RawNulIsRejectedEvenAfterACompleteValue) {
     EXPECT_TRUE(parse_json("{\"a\":1} \n", JsonLimits{}, doc).ok());
 }
 
+TEST(JsonIsObject, ObjectsOnlyWithinLimits) {
+    EXPECT_TRUE(json_is_object(R"({"path":"/a","n":[1,{"x":null}]})", JsonLimits{}));
+    EXPECT_TRUE(json_is_object(" {} \n", JsonLimits{}));
+    EXPECT_FALSE(json_is_object("[1]", JsonLimits{}));
+    EXPECT_FALSE(json_is_object("\"{}\"", JsonLimits{}));
+    EXPECT_FALSE(json_is_object("42", JsonLimits{}));
+    EXPECT_FALSE(json_is_object(R"({"a":1)", JsonLimits{}));
+    EXPECT_FALSE(json_is_object(R"({"a":1}{})", JsonLimits{}));
+    EXPECT_FALSE(json_is_object(std::string("{}\0", 3), JsonLimits{}));
+    JsonLimits shallow;
+    shallow.max_depth = 2;
+    EXPECT_TRUE(json_is_object(R"({"a":[1]})", shallow));
+    EXPECT_FALSE(json_is_object(R"({"a":[[1]]})", shallow));
+    JsonLimits tiny;
+    tiny.max_bytes = 4;
+    EXPECT_FALSE(json_is_object(R"({"a":1})", tiny));
+    // Larger than the stack copy.
+    std::string big = "{\"k\":\"" + std::string(10000, 'x') + "\"}";
+    EXPECT_TRUE(json_is_object(big, JsonLimits{}));
+    EXPECT_FALSE(json_is_object(big.substr(0, big.size() - 1), JsonLimits{}));
+}
+
+// RapidJSON 1.1's SSE2 string scan misses the control bytes 0x1a..0x1f;
+// every parse entry point rejects them anyway, wherever they sit.
+TEST(ParseJson, ControlBytesTheVectorScanMissesAreRejected) {
+    for (unsigned char c = 0x1a; c <= 0x1f; ++c) {
+        for (std::size_t pad : {0u, 5u, 17u, 40u}) {
+            std::string text = "{\"s\":\"" + std::string(pad, 'a') + std::string(1, static_cast<char>(c)) + "b\"}";
+            rapidjson::Document doc;
+            std::unique_ptr<char[]> buffer;
+            Status st = parse_json(text, JsonLimits{}, doc);
+            ASSERT_FALSE(st.ok()) << int(c) << " pad " << pad;
+            EXPECT_NE(st.error().message.find("not valid JSON at offset"), std::string::npos)
+                << st.error().message;
+            EXPECT_FALSE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
+            EXPECT_FALSE(json_is_object(text, JsonLimits{}));
+        }
+    }
+    // Escaped, they are fine.
+    rapidjson::Document doc;
+    ASSERT_TRUE(parse_json(R"({"s":"\u001f"})", JsonLimits{}, doc).ok());
+    EXPECT_EQ(std::string(doc["s"].GetString()), "\x1f");
+}
+
 TEST(JsonToString, CompactSerialisation) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse_json(R"( { "a" : [ 1 , "x\"y" ] , "b" : null } )", JsonLimits{}, doc).ok());
