@@ -1,8 +1,11 @@
 #include "core/passthrough_stream.hpp"
 
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "core/errors.hpp"
+#include "core/fast_json_reader.hpp"
 #include "core/json.hpp"
 #include "core/mapping.hpp"
 #include "core/sse.hpp"
@@ -19,11 +22,83 @@ bool forwarded_unread(std::string_view name) {
            name == "content_block_stop" || name == "ping";
 }
 
+// What a passthrough needs to know about an OpenAI chunk.
+struct OpenAIChunkFacts {
+    bool top_level_model = false;  // a top-level "model" member (rewritten)
+    bool usage_object = false;     // top-level "usage" is an object (read)
+    bool error = false;            // top-level "error": the provider ended the stream
+    bool finish_reason = false;    // a choice has a string finish_reason
+};
+
+// SAX handler filling OpenAIChunkFacts; it refuses nesting past the limit,
+// so the recursive reader stays bounded.
+class OpenAIChunkFactsHandler {
+public:
+    using Ch = char;
+    OpenAIChunkFactsHandler(OpenAIChunkFacts& facts, unsigned max_depth)
+        : facts_(facts), max_depth_(max_depth) {}
+
+    bool Key(const Ch* s, rapidjson::SizeType n, bool) {
+        std::string_view k(s, n);
+        if (depth_ == 1) {
+            top_key_ = k == "usage" ? TopKey::kUsage : k == "choices" ? TopKey::kChoices : TopKey::kOther;
+            if (k == "model") facts_.top_level_model = true;
+            if (k == "error") facts_.error = true;
+        } else if (depth_ == 3 && in_choices_) {
+            finish_key_ = k == "finish_reason";
+        }
+        return true;
+    }
+    bool String(const Ch*, rapidjson::SizeType, bool) {
+        if (depth_ == 3 && in_choices_ && finish_key_) facts_.finish_reason = true;
+        return true;
+    }
+    bool Null() { return true; }
+    bool Bool(bool) { return true; }
+    bool Int(int) { return true; }
+    bool Uint(unsigned) { return true; }
+    bool Int64(std::int64_t) { return true; }
+    bool Uint64(std::uint64_t) { return true; }
+    bool Double(double) { return true; }
+    bool RawNumber(const Ch*, rapidjson::SizeType, bool) { return true; }
+    bool StartObject() {
+        if (depth_ == 1 && top_key_ == TopKey::kUsage) facts_.usage_object = true;
+        return open();
+    }
+    bool EndObject(rapidjson::SizeType) { return close(); }
+    bool StartArray() {
+        if (depth_ == 1 && top_key_ == TopKey::kChoices) in_choices_ = true;
+        return open();
+    }
+    bool EndArray(rapidjson::SizeType) {
+        if (depth_ == 2) in_choices_ = false;
+        return close();
+    }
+
+private:
+    enum class TopKey { kOther, kUsage, kChoices };
+    bool open() { return ++depth_ <= max_depth_; }
+    bool close() {
+        --depth_;
+        return true;
+    }
+    OpenAIChunkFacts& facts_;
+    unsigned max_depth_;
+    unsigned depth_ = 0;
+    TopKey top_key_ = TopKey::kOther;
+    bool in_choices_ = false;
+    bool finish_key_ = false;
+};
+
 class PassthroughStream final : public StreamTranscoder {
 public:
     PassthroughStream(Dialect dialect, const ResponseContext& ctx)
         : dialect_(dialect), client_model_(ctx.client_model), parser_(kMaxEventBytes),
-          raw_framing_(dialect == Dialect::kAnthropic) {}
+          raw_framing_(dialect == Dialect::kAnthropic) {
+        std::string literal;
+        json_append_string(literal, client_model_);
+        model_literal_.emplace_back("model", std::move(literal));
+    }
 
     void feed(std::string_view bytes, std::string& out) override {
         if (ended_) return;
@@ -200,31 +275,42 @@ private:
             sse_append_data(out, data);
             return;
         }
-        if (data.find("\"usage\"") != std::string_view::npos ||
-            data.find("\"finish_reason\"") != std::string_view::npos ||
-            data.find("\"error\"") != std::string_view::npos) {
+        OpenAIChunkFacts facts = chunk_facts(data);
+        if (facts.error || facts.finish_reason) complete_ = true;  // some providers end without [DONE]
+        if (facts.usage_object) {
+            // Once per stream: the usage chunk is read whole.
             rapidjson::Document doc;
             if (parse_json(data, limits_, doc, "provider event").ok() && doc.IsObject()) {
                 auto u = doc.FindMember("usage");
                 if (u != doc.MemberEnd() && u->value.IsObject()) usage_ = usage_from_openai(u->value);
-                if (doc.HasMember("error")) complete_ = true;
-                auto choices = doc.FindMember("choices");
-                if (choices != doc.MemberEnd() && choices->value.IsArray()) {
-                    for (const auto& c : choices->value.GetArray()) {
-                        auto fr = c.IsObject() ? c.FindMember("finish_reason") : c.MemberEnd();
-                        if (c.IsObject() && fr != c.MemberEnd() && fr->value.IsString()) {
-                            complete_ = true;  // some providers end without [DONE]
-                        }
-                    }
-                }
             }
         }
-        if (!client_model_.empty() && data.find("\"model\"") != std::string_view::npos &&
-            !data.empty() && data.front() == '{') {
-            sse_append_data(out, rewrite_model(data, client_model_));
+        if (facts.top_level_model && !client_model_.empty()) {
+            rewritten_.clear();
+            append_replacing_top_level_values(rewritten_, data, model_literal_);
+            sse_append_data(out, rewritten_);
         } else {
             sse_append_data(out, data);
         }
+    }
+
+    // One SAX pass over a chunk (the fast reader, RapidJSON when it declines)
+    // instead of a DOM per chunk: every chunk names "finish_reason", most as
+    // null.
+    OpenAIChunkFacts chunk_facts(std::string_view data) {
+        OpenAIChunkFacts facts;
+        if (data.empty() || data.front() != '{') return facts;
+        scratch_.assign(data);
+        scratch_.append(FastJsonReader::kPadding, '\0');
+        OpenAIChunkFactsHandler fast(facts, limits_.max_depth);
+        if (FastJsonReader::parse(scratch_.data(), data.size(), fast)) return facts;
+        facts = OpenAIChunkFacts{};
+        std::memcpy(scratch_.data(), data.data(), data.size());
+        OpenAIChunkFactsHandler slow(facts, limits_.max_depth);
+        rapidjson::Reader reader;
+        rapidjson::InsituStringStream in(scratch_.data());
+        if (reader.Parse<rapidjson::kParseInsituFlag>(in, slow).IsError()) return OpenAIChunkFacts{};
+        return facts;
     }
 
     Dialect dialect_;
@@ -233,6 +319,9 @@ private:
     bool raw_framing_;      // Anthropic events split at "\n\n", see split_events
     bool seen_bytes_ = false;
     std::string tail_;      // an event not complete yet (raw framing only)
+    std::vector<std::pair<std::string_view, std::string>> model_literal_;  // {"model", "\"name\""}
+    std::string scratch_;   // padded copy of an OpenAI chunk, parsed in situ
+    std::string rewritten_;
     JsonLimits limits_;
     Usage usage_;
     bool started_ = false;

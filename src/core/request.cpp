@@ -143,10 +143,10 @@ bool for_each_top_level_member(std::string_view raw, OnMember&& on_member) {
 
 }  // namespace
 
-std::string replace_top_level_values(
-    std::string_view raw, const std::vector<std::pair<std::string_view, std::string>>& repl) {
-    std::string out;
-    out.reserve(raw.size() + 64);
+void append_replacing_top_level_values(
+    std::string& out, std::string_view raw,
+    const std::vector<std::pair<std::string_view, std::string>>& repl) {
+    std::size_t at = out.size();
     std::size_t copied = 0;
     bool object = for_each_top_level_member(raw, [&](std::string_view key, std::size_t start,
                                                      std::size_t end) {
@@ -160,8 +160,18 @@ std::string replace_top_level_values(
         }
         return true;
     });
-    if (!object) return std::string(raw);
+    if (!object) {
+        out.resize(at);
+        copied = 0;
+    }
     out.append(raw.substr(copied));
+}
+
+std::string replace_top_level_values(
+    std::string_view raw, const std::vector<std::pair<std::string_view, std::string>>& repl) {
+    std::string out;
+    out.reserve(raw.size() + 64);
+    append_replacing_top_level_values(out, raw, repl);
     return out;
 }
 

@@ -97,18 +97,33 @@ bool SseParser::process_line(std::string_view line, bool in_input) {
     return false;
 }
 
+namespace {
+
+// "data: " lines for `data`: one per line of it (an event's data joined from
+// several "data:" lines has newlines, and one line would lose the rest).
+void append_data_lines(std::string& out, std::string_view data) {
+    while (true) {
+        const void* nl = std::memchr(data.data(), '\n', data.size());
+        std::size_t len = nl == nullptr ? data.size()
+                                        : static_cast<std::size_t>(static_cast<const char*>(nl) - data.data());
+        out.append("data: ");
+        out.append(data.data(), len);
+        out.push_back('\n');
+        if (nl == nullptr) break;
+        data.remove_prefix(len + 1);
+    }
+    out.push_back('\n');
+}
+
+}  // namespace
+
 void sse_append_event(std::string& out, std::string_view name, std::string_view data) {
     out.append("event: ");
     out.append(name.data(), name.size());
-    out.append("\ndata: ");
-    out.append(data.data(), data.size());
-    out.append("\n\n");
+    out.push_back('\n');
+    append_data_lines(out, data);
 }
 
-void sse_append_data(std::string& out, std::string_view data) {
-    out.append("data: ");
-    out.append(data.data(), data.size());
-    out.append("\n\n");
-}
+void sse_append_data(std::string& out, std::string_view data) { append_data_lines(out, data); }
 
 }  // namespace llmproxy

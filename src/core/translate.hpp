@@ -69,6 +69,10 @@ std::string rewrite_model(std::string_view raw, std::string_view model);
 // object with the given JSON literals, keeping every other byte.
 std::string replace_top_level_values(
     std::string_view raw, const std::vector<std::pair<std::string_view, std::string>>& repl);
+// The same, appended to `out` (no temporary string).
+void append_replacing_top_level_values(
+    std::string& out, std::string_view raw,
+    const std::vector<std::pair<std::string_view, std::string>>& repl);
 
 // Maps provider tool names (restricted to [a-zA-Z0-9_-]{1,64}) back to the
 // client's originals.

@@ -335,6 +335,31 @@ TEST(PassthroughOpenAI, NestedModelKeysUntouched) {
     EXPECT_EQ(out, testing::openai_sse({want}));
 }
 
+TEST(PassthroughOpenAI, EscapedModelKeyRewrittenAndNestedFactsIgnored) {
+    // A finish_reason or usage below the places they mean something does
+    // not end the stream or count.
+    std::string chunk =
+        R"({"\u006dodel":"p","choices":[{"index":0,"delta":{"content":"a","finish_reason":"stop",)"
+        R"("usage":{"prompt_tokens":9}},"finish_reason":null}]})";
+    auto t = make_stream_transcoder(Dialect::kOpenAI, Dialect::kOpenAI, ctx_for("c"));
+    std::string out;
+    t->feed(testing::openai_sse({chunk}).substr(0, testing::openai_sse({chunk}).find("data: [DONE]")), out);
+    std::string want = chunk;
+    want.replace(want.find(R"("p")"), 3, R"("c")");
+    EXPECT_EQ(out, "data: " + want + "\n\n");
+    EXPECT_FALSE(t->usage().known);
+    t->finish(out);
+    EXPECT_NE(out.find("ended before the response was complete"), std::string::npos) << out;
+}
+
+TEST(PassthroughOpenAI, HostileNestingInAChunkIsBounded) {
+    std::string chunk = "{\"model\":\"p\",\"x\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+    auto t = make_stream_transcoder(Dialect::kOpenAI, Dialect::kOpenAI, ctx_for("c"));
+    std::string out;
+    t->feed("data: " + chunk + "\n\n", out);
+    EXPECT_EQ(out, "data: " + chunk + "\n\n");  // forwarded as it came, not parsed
+}
+
 TEST(PassthroughOpenAI, EmptyClientModelLeavesBytes) {
     std::string input = testing::openai_sse(openai_chunks("gpt-provider"));
     EXPECT_EQ(run(Dialect::kOpenAI, input, ctx_for("")), input);

@@ -103,3 +103,29 @@ TEST(Sse, Writers) {
 
 }  // namespace
 }  // namespace llmproxy
+
+namespace llmproxy {
+namespace {
+
+// Data joined from several "data:" lines goes back out as several lines: one
+// line holding a newline would end the field there and lose the rest.
+TEST(SseWriter, MultiLineDataKeepsEveryLine) {
+    std::string out;
+    sse_append_data(out, "{\"a\":\n1}");
+    EXPECT_EQ(out, "data: {\"a\":\ndata: 1}\n\n");
+    out.clear();
+    sse_append_event(out, "message_delta", "x\n\ny");
+    EXPECT_EQ(out, "event: message_delta\ndata: x\ndata: \ndata: y\n\n");
+    out.clear();
+    sse_append_data(out, "[DONE]");
+    EXPECT_EQ(out, "data: [DONE]\n\n");
+    // What the parser reads back is what was written.
+    SseParser parser;
+    std::string got;
+    ASSERT_TRUE(parser.feed("event: e\ndata: x\ndata: \ndata: y\n\n",
+                            [&](const SseEvent& ev) { got.assign(ev.data); }));
+    EXPECT_EQ(got, "x\n\ny");
+}
+
+}  // namespace
+}  // namespace llmproxy
