@@ -220,7 +220,7 @@ void AnthropicEventFields::clear() { *this = AnthropicEventFields{}; }
 
 OpenAIStreamEncoder::OpenAIStreamEncoder(const ResponseContext& ctx, std::int64_t created)
     : ctx_(ctx), created_(created), parser_(JsonLimits{}.max_bytes) {
-    insitu_.reserve(4096 + FastJsonReader::kPadding);  // typical events fit: no growth once streaming
+    insitu_.reserve(512 + FastJsonReader::kPadding);  // typical events fit: no growth once streaming
 }
 
 bool OpenAIStreamEncoder::parse_fields(std::string_view data) {

@@ -73,7 +73,7 @@ private:
     // Returns the number of leading BOM bytes consumed from `bytes`.
     std::size_t consume_bom(std::string_view bytes);
 
-    static constexpr std::size_t kInitialBuffer = 4096;
+    static constexpr std::size_t kInitialBuffer = 512;
     static constexpr std::size_t kInitialEventName = 64;  // "content_block_delta" and the like
     std::size_t max_event_bytes_;
     std::string line_;   // partial line carried over between feeds

@@ -166,6 +166,10 @@ JsonLimits json_limits(ngx_http_request_t *r);
 
 /* handler.cpp */
 ngx_int_t content_handler(ngx_http_request_t *r) noexcept;
+/* Gives nginx's buffers of the client's body back (large ones to the
+ * allocator) once the gateway holds what it needs; $request_body is then
+ * empty. */
+void release_client_body(ngx_http_request_t *r);
 
 /* upstream.cpp */
 /* Runs the route's targets in order with retries; NGX_DONE while an attempt

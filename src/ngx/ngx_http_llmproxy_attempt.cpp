@@ -360,6 +360,11 @@ ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorRespo
         return send_error(r, ctx->client, error_response(ctx->client, translated.error()));
     }
     at.translated = std::move(translated.value());
+    // The request's DOM is not needed while the attempt runs (a retry that
+    // translates parses again): thousands of waiting requests hold only
+    // their body and its translation.
+    rapidjson::Document().Swap(ctx->parsed.doc);
+    ctx->parsed.doc_text.reset();
     ngx_int_t rc = start_upstream(r, ctx);
     if (rc != NGX_DONE) {
         return rc == NGX_ERROR ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
@@ -385,35 +390,13 @@ ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
     return begin_attempt(r, ctx, nullptr);
 }
 
-namespace {
-
-// The client's body as nginx read it: its large buffers go back to the
-// allocator (small ones are in shared buffers and stay).
-void release_client_body(ngx_http_request_t *r) {
-    ngx_http_request_body_t *rb = r->request_body;
-    if (rb == nullptr) {
-        return;
-    }
-    for (ngx_chain_t *cl = rb->bufs; cl != nullptr; cl = cl->next) {
-        if (!cl->buf->in_file && cl->buf->start != nullptr) {
-            ngx_pfree(r->pool, cl->buf->start);
-        }
-    }
-    rb->bufs = nullptr;
-    rb->buf = nullptr;
-}
-
-}  // namespace
-
 void attempt_committed(RequestCtx *ctx) {
     record(ctx, false);
     // No retry can follow a committed stream: drop what only a new attempt
-    // would need (the request's DOM and its text, the body copy, nginx's
-    // buffers of the client's body), so thousands of long-lived streams
-    // cost little memory each. The provider's body goes too once nginx has
-    // sent all of it (the subrequest's body buffer points into it).
-    rapidjson::Document().Swap(ctx->parsed.doc);
-    ctx->parsed.doc_text.reset();
+    // would need (the body copy, nginx's buffers of the client's body), so
+    // thousands of long-lived streams cost little memory each. The
+    // provider's body goes too once nginx has sent all of it (the
+    // subrequest's body buffer points into it).
     std::string().swap(ctx->body_copy);
     ctx->parsed.raw = {};
     release_client_body(ctx->request);

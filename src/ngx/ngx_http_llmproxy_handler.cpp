@@ -153,7 +153,8 @@ ngx_int_t probe_response(ngx_http_request_t *r) {
 }
 
 // The body as one contiguous view: a single memory buffer is used in place;
-// anything else (several buffers, spilled to a temp file) is copied once.
+// anything else (several buffers, spilled to a temp file) is copied once,
+// and nginx's buffers are then given back (one copy of a body is kept).
 Status gather_body(ngx_http_request_t *r, RequestCtx *ctx, std::string_view *out) {
     if (r->request_body == nullptr || r->request_body->bufs == nullptr) {
         *out = {};
@@ -182,6 +183,7 @@ Status gather_body(ngx_http_request_t *r, RequestCtx *ctx, std::string_view *out
                         static_cast<std::size_t>(b->last - b->pos));
         }
     }
+    release_client_body(r);
     *out = body;
     return Status();
 }
@@ -389,6 +391,20 @@ ngx_int_t content_handler(ngx_http_request_t *r) noexcept {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: %s", e.what());
     }
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+void release_client_body(ngx_http_request_t *r) {
+    ngx_http_request_body_t *rb = r->request_body;
+    if (rb == nullptr) {
+        return;
+    }
+    for (ngx_chain_t *cl = rb->bufs; cl != nullptr; cl = cl->next) {
+        if (!cl->buf->in_file && cl->buf->start != nullptr) {
+            ngx_pfree(r->pool, cl->buf->start);  // frees large allocations only
+        }
+    }
+    rb->bufs = nullptr;
+    rb->buf = nullptr;
 }
 
 }  // namespace llmproxy::ngx
