@@ -148,6 +148,8 @@ struct RequestCtx {
     bool                      finished = false;
     Usage                     usage;                     /* non-stream responses */
     std::string               out;                       /* transcoder output staging */
+    std::string               turn_events;               /* events of this loop turn, unsent */
+    ngx_event_t               flush_ev{};                /* posted: writes turn_events */
     u_char                   *event_block = nullptr;     /* reused memory of the event bufs */
     std::size_t               event_block_size = 0;
     ngx_chain_t              *pending = nullptr;         /* input not yet consumed */

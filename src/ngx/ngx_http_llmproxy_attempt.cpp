@@ -198,11 +198,16 @@ std::optional<Failure> attempt_failure(RequestCtx *ctx, std::string *body) {
 // The last events and the end of the response, in one output call (one
 // write, the chunked terminator included).
 ngx_int_t send_final(ngx_http_request_t *r, RequestCtx *ctx, std::string_view extra) {
+    if (ctx->flush_ev.posted) {
+        ngx_delete_posted_event(&ctx->flush_ev);
+    }
+    ctx->turn_events.append(extra);
     ngx_chain_t *out = nullptr;
     ngx_chain_t **tail = &out;
-    if (emit_events(r, ctx, extra, &tail) != NGX_OK) {
+    if (emit_events(r, ctx, ctx->turn_events, &tail) != NGX_OK) {
         return NGX_ERROR;
     }
+    ctx->turn_events.clear();
     auto *b = static_cast<ngx_buf_t *>(ngx_calloc_buf(r->pool));
     ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
     if (b == nullptr || cl == nullptr) {
@@ -417,6 +422,9 @@ void stop_timers(RequestCtx *ctx) {
         if (ev->timer_set) {
             ngx_del_timer(ev);
         }
+    }
+    if (ctx->flush_ev.posted) {
+        ngx_delete_posted_event(&ctx->flush_ev);
     }
 }
 

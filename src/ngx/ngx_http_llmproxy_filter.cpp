@@ -230,6 +230,35 @@ ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view d
 
 namespace {
 
+constexpr std::size_t kTurnEventsMax = 64 * 1024;
+
+// Writes the events of this turn (ctx->turn_events) through the subrequest.
+ngx_int_t flush_turn_events(ngx_http_request_t *sr, RequestCtx *ctx) {
+    if (ctx->flush_ev.posted) {
+        ngx_delete_posted_event(&ctx->flush_ev);
+    }
+    std::string events = std::move(ctx->turn_events);
+    ctx->turn_events.clear();
+    return pass_events(sr, ctx, events);
+}
+
+// Posted at the first event of a turn; runs after the turn's I/O handlers.
+void flush_handler(ngx_event_t *ev) noexcept {
+    auto *ctx = static_cast<RequestCtx *>(ev->data);
+    ngx_http_request_t *sr = ctx->at.sr;
+    if (ctx->finished || ctx->at.post_subrequest_done || sr == nullptr ||
+        ctx->turn_events.empty()) {
+        return;  // send_final took them, or the request is gone
+    }
+    try {
+        if (flush_turn_events(sr, ctx) == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_INFO, ev->log, 0, "llmproxy: writing stream events failed");
+        }
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "llmproxy: flush: %s", e.what());
+    }
+}
+
 ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     if (in != nullptr && ngx_chain_add_copy(r->pool, &ctx->pending, in) != NGX_OK) {
         return NGX_ERROR;
@@ -282,21 +311,22 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     if (!ctx->out.empty() && !ctx->committed && commit_stream_header(ctx) != NGX_OK) {
         return NGX_ERROR;
     }
-    ngx_chain_t *out = nullptr;
-    ngx_chain_t **tail = &out;
-    if (emit_events(r, ctx, ctx->out, &tail) != NGX_OK) {
-        return NGX_ERROR;
-    }
-    if (out == nullptr && ctx->busy == nullptr) {
+    // Events go out in the event-loop turn they arrived in, but together:
+    // nginx reads the provider in several buffers per turn, and the end of
+    // the response comes in a call of its own. One write per turn (the
+    // posted flush, or send_final with the response's end) instead of one
+    // per buffer. A large turn is written at once, for back-pressure.
+    ctx->turn_events.append(ctx->out);
+    if (ctx->turn_events.size() < kTurnEventsMax) {
+        if (!ctx->turn_events.empty() && !ctx->flush_ev.posted) {
+            ctx->flush_ev.handler = flush_handler;
+            ctx->flush_ev.data = ctx;
+            ctx->flush_ev.log = r->connection->log;
+            ngx_post_event(&ctx->flush_ev, &ngx_posted_events);
+        }
         return NGX_OK;
     }
-    if (out != nullptr) {
-        ctx->last_output = ngx_current_msec;
-    }
-    ngx_int_t rc = next_body_filter(r, out);
-    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
-                            reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
-    return rc;
+    return flush_turn_events(r, ctx);
 }
 
 ngx_int_t body_filter(ngx_http_request_t *r, ngx_chain_t *in) noexcept {
