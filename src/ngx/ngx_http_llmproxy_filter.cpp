@@ -308,16 +308,18 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
             return NGX_OK;
         }
     }
-    if (!ctx->out.empty() && !ctx->committed && commit_stream_header(ctx) != NGX_OK) {
+    bool first = !ctx->out.empty() && !ctx->committed;
+    if (first && commit_stream_header(ctx) != NGX_OK) {
         return NGX_ERROR;
     }
-    // Events go out in the event-loop turn they arrived in, but together:
-    // nginx reads the provider in several buffers per turn, and the end of
-    // the response comes in a call of its own. One write per turn (the
-    // posted flush, or send_final with the response's end) instead of one
-    // per buffer. A large turn is written at once, for back-pressure.
+    // The first events leave at once (time to first event). Later ones go
+    // out in the event-loop turn they arrived in, but together: nginx reads
+    // the provider in several buffers per turn, and the end of the response
+    // comes in a call of its own. One write per turn (the posted flush, or
+    // send_final with the response's end) instead of one per buffer. A
+    // large turn is written at once, for back-pressure.
     ctx->turn_events.append(ctx->out);
-    if (ctx->turn_events.size() < kTurnEventsMax) {
+    if (!first && ctx->turn_events.size() < kTurnEventsMax) {
         if (!ctx->turn_events.empty() && !ctx->flush_ev.posted) {
             ctx->flush_ev.handler = flush_handler;
             ctx->flush_ev.data = ctx;
