@@ -1,8 +1,9 @@
 /*
  * Header and body filters on the upstream subrequest: they turn the
  * provider's response into the client's dialect as it arrives (one flushed
- * buffer per event), hold the client's header back until the first event is
- * known to be good, and send keepalive pings while the provider is silent.
+ * buffer per event; the events of one event-loop turn leave in one write),
+ * hold the client's header back until the first event is known to be good,
+ * and send keepalive pings while the provider is silent.
  */
 #include "ngx_http_llmproxy.hpp"
 
