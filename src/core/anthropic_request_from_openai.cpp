@@ -206,6 +206,7 @@ private:
     Status check_unsupported_fields();
 
     PendingMessage& message_for(bool assistant);
+    void write_oldest_message();
     // `original` must stay valid for the whole conversion (a document
     // string or an own()ed one).
     std::string_view assign_tool_id(std::string_view original);
@@ -220,7 +221,12 @@ private:
     ToolNameMapper tool_names_{result_.response.tool_names};
 
     std::vector<SystemPart> system_;
-    std::vector<PendingMessage> messages_;
+    // Only the newest message changes (a merge) or goes (dropped when it
+    // stayed empty), and then the one before it is the newest again; older
+    // ones are final: written to written_messages_, their buffers reused.
+    std::deque<PendingMessage> messages_;
+    std::string written_messages_;    // final messages, comma-separated
+    std::vector<std::string> spare_;  // emptied message buffers, capacity kept
     // Tool call ids: Anthropic accepts [a-zA-Z0-9_-]+ and rejects duplicates
     // anywhere in the conversation, while histories from other providers can
     // carry ids like "functions.Bash:0" or reuse "call_0" every turn. Each
@@ -245,12 +251,37 @@ private:
     bool stream_ = false;
 };
 
+void append_message(std::string& out, const PendingMessage& m) {
+    if (!out.empty()) out += ',';
+    out += m.assistant ? R"({"role":"assistant","content":[)" : R"({"role":"user","content":[)";
+    out += m.tool_results;
+    if (!m.tool_results.empty() && !m.blocks.empty()) out += ',';
+    out += m.blocks;
+    out += "]}";
+}
+
+void RequestConverter::write_oldest_message() {
+    PendingMessage& m = messages_.front();
+    append_message(written_messages_, m);
+    for (std::string* buffer : {&m.blocks, &m.tool_results}) {
+        buffer->clear();
+        spare_.push_back(std::move(*buffer));
+    }
+    messages_.pop_front();
+}
+
 PendingMessage& RequestConverter::message_for(bool assistant) {
     // Consecutive turns of one role become one Anthropic message.
     if (messages_.empty() || messages_.back().assistant != assistant) {
-        messages_.emplace_back();
-        messages_.back().assistant = assistant;
-        messages_.back().blocks.reserve(256);
+        while (messages_.size() > 1) write_oldest_message();
+        PendingMessage& m = messages_.emplace_back();
+        m.assistant = assistant;
+        for (std::string* buffer : {&m.blocks, &m.tool_results}) {
+            if (spare_.empty()) break;
+            *buffer = std::move(spare_.back());
+            spare_.pop_back();
+        }
+        if (m.blocks.capacity() < 256) m.blocks.reserve(256);
     }
     return messages_.back();
 }
@@ -1099,6 +1130,7 @@ Result<TranslatedRequest> RequestConverter::run() {
 
     std::string& out = result_.body;
     std::size_t estimate = 256 + tools.size() + tool_choice.size() + sampling_.size();
+    estimate += written_messages_.size();
     for (const auto& m : messages_) estimate += 48 + m.tool_results.size() + m.blocks.size();
     for (const auto& s : system_) estimate += 64 + s.text.size();
     out.reserve(estimate);
@@ -1129,16 +1161,8 @@ Result<TranslatedRequest> RequestConverter::run() {
         }
     }
     out += R"(,"messages":[)";
-    bool first = true;
-    for (const auto& m : messages_) {
-        if (!first) out += ',';
-        first = false;
-        out += m.assistant ? R"({"role":"assistant","content":[)" : R"({"role":"user","content":[)";
-        out += m.tool_results;
-        if (!m.tool_results.empty() && !m.blocks.empty()) out += ',';
-        out += m.blocks;
-        out += "]}";
-    }
+    for (const auto& m : messages_) append_message(written_messages_, m);
+    out += written_messages_;
     out += ']';
     if (have_tools) {
         out += R"(,"tools":[)";
