@@ -13,7 +13,7 @@
 namespace llmproxy {
 namespace {
 
-constexpr std::size_t kMaxEventBytes = 32u * 1024u * 1024u;
+constexpr std::size_t kMaxEventBytes = SseParser::kDefaultMaxEventBytes;
 
 // The Anthropic events a passthrough never needs to look into: nothing in
 // them is rewritten or counted, so their bytes are forwarded as they came.

@@ -31,7 +31,8 @@ class SseParser {
 public:
     // `max_event_bytes` caps one line and one event's joined data; beyond it
     // the parser stops (overflowed() turns true) instead of growing forever.
-    explicit SseParser(std::size_t max_event_bytes = 32u * 1024u * 1024u)
+    static constexpr std::size_t kDefaultMaxEventBytes = 32u * 1024u * 1024u;
+    explicit SseParser(std::size_t max_event_bytes = kDefaultMaxEventBytes)
         : max_event_bytes_(max_event_bytes) {
         // Typical events fit: no growth (allocation) once streaming has begun.
         line_.reserve(kInitialBuffer);

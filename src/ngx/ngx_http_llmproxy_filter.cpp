@@ -44,7 +44,9 @@ void ping_handler(ngx_event_t *ev) noexcept {
         return;
     }
     ngx_msec_t interval = loc_conf(ctx->request)->ping_interval;
-    ngx_msec_t idle = ngx_current_msec - ctx->last_output;
+    // Events held for this turn's write are output: not idle, and a ping
+    // now would overtake them.
+    ngx_msec_t idle = ctx->turn_events.empty() ? ngx_current_msec - ctx->last_output : 0;
     if (idle >= interval) {
         if (pass_events(sr, ctx, keepalive_event(ctx->client)) == NGX_ERROR) {
             ngx_log_error(NGX_LOG_INFO, ev->log, 0, "llmproxy: sending a keepalive ping failed");
@@ -238,9 +240,11 @@ ngx_int_t flush_turn_events(ngx_http_request_t *sr, RequestCtx *ctx) {
     if (ctx->flush_ev.posted) {
         ngx_delete_posted_event(&ctx->flush_ev);
     }
-    std::string events = std::move(ctx->turn_events);
+    // pass_events copies the events into its buffers: the string keeps its
+    // capacity for the next turn.
+    ngx_int_t rc = pass_events(sr, ctx, ctx->turn_events);
     ctx->turn_events.clear();
-    return pass_events(sr, ctx, events);
+    return rc;
 }
 
 // Posted at the first event of a turn; runs after the turn's I/O handlers.

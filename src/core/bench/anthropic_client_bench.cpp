@@ -2,22 +2,16 @@
 // Claude Code fixture and stream transcoding of ~200-byte text chunks.
 #include <benchmark/benchmark.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "bench_data.hpp"
 #include "core/translate.hpp"
 #include "core/translate_internal.hpp"
 
 namespace llmproxy {
 namespace {
 
-std::string fixture() {
-    std::ifstream f(std::string(LLMPROXY_TEST_DATA_DIR) + "/claude_code_request.json", std::ios::binary);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+std::string fixture() { return bench::read_test_data("claude_code_request.json"); }
 
 TranslateOptions bench_options() {
     TranslateOptions o;
@@ -66,6 +60,22 @@ void BM_ClaudeCodeRequest_TranslateOnly(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_ClaudeCodeRequest_TranslateOnly)->Unit(benchmark::kMicrosecond);
+
+// peek_request, the DOM-free look every request gets (model, stream).
+void BM_ClaudeCodeRequest_Peek(benchmark::State& state) {
+    const std::string body = fixture();
+    for (auto _ : state) {
+        ParsedRequest req;
+        Status st = peek_request(Dialect::kAnthropic, body, JsonLimits{}, req);
+        if (!st.ok()) {
+            state.SkipWithError(st.error().describe().c_str());
+            return;
+        }
+        benchmark::DoNotOptimize(req.facts.stream);
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+}
+BENCHMARK(BM_ClaudeCodeRequest_Peek)->Unit(benchmark::kMicrosecond);
 
 // One ~200-byte OpenAI text chunk as an SSE event.
 std::string text_chunk() {

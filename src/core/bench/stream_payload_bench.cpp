@@ -9,12 +9,11 @@
 //   N   N-byte pieces (e.g. 1400: TCP segment sized, events split anywhere)
 #include <benchmark/benchmark.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench_data.hpp"
 #include "core/sse.hpp"
 #include "core/translate.hpp"
 #include "core/translate_internal.hpp"
@@ -23,11 +22,7 @@ namespace llmproxy {
 namespace {
 
 std::string read_payload(const char* name) {
-    std::ifstream in(std::string(LLMPROXY_TEST_DATA_DIR) + "/../../../../bench/payloads/" + name,
-                     std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return bench::read_test_data(std::string("../../../../bench/payloads/") + name);
 }
 
 // The pieces a stream arrives in, per the benchmark argument.
