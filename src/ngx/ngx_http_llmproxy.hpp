@@ -181,8 +181,8 @@ ngx_int_t init_upstream_filters(ngx_conf_t *cf);
 void stop_timers(RequestCtx *ctx);
 
 /* filter.cpp */
-/* Passes complete SSE events to the client, one flushed buffer each: from
- * the subrequest while it runs, from the main request after it. */
+/* Passes complete SSE events to the client in one flushed buffer: from the
+ * subrequest while it runs, from the main request after it. */
 ngx_int_t pass_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data);
 ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data,
                       ngx_chain_t ***tail);
