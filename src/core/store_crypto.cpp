@@ -162,6 +162,24 @@ Digest sha256(std::string_view data) {
     return d;
 }
 
+Sha256Hasher::Sha256Hasher() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+
+Sha256Hasher::~Sha256Hasher() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+}
+
+Digest Sha256Hasher::digest(std::string_view data) {
+    Digest d{};
+    unsigned int len = 0;
+    if (md_ != nullptr && ctx_ != nullptr && EVP_DigestInit_ex(ctx_, md_, nullptr) == 1 &&
+        EVP_DigestUpdate(ctx_, data.data(), data.size()) == 1 &&
+        EVP_DigestFinal_ex(ctx_, d.data(), &len) == 1 && len == d.size()) {
+        return d;
+    }
+    return sha256(data);  // no fetched algorithm (or a failed call): the one-shot
+}
+
 std::string generate_key_secret() {
     // Rejection sampling keeps every base62 character uniform: bytes >= 248
     // (= 4 * 62) are discarded. 43 chars * log2(62) ~= 256 bits.

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <lmdb.h>
+#include <openssl/types.h>
 
 #include "core/json.hpp"
 #include "core/status.hpp"
@@ -62,5 +63,21 @@ inline std::string_view from_val(const MDB_val& v) {
 
 // "permission denied: <path>" for EACCES/EPERM, else "<what> <path>: strerror".
 Error errno_error(int err, std::string_view what, const std::string& path);
+
+// SHA-256 that keeps its OpenSSL context between calls. OpenSSL 3's one-shot
+// SHA256() looks the algorithm up on every call, which costs about three
+// times the hash of a key; the reader hashes a key on every request.
+class Sha256Hasher {
+public:
+    Sha256Hasher();
+    ~Sha256Hasher();
+    Sha256Hasher(const Sha256Hasher&) = delete;
+    Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+    Digest digest(std::string_view data);
+
+private:
+    EVP_MD* md_ = nullptr;
+    EVP_MD_CTX* ctx_ = nullptr;
+};
 
 }  // namespace llmproxy::store

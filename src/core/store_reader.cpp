@@ -49,6 +49,7 @@ struct StoreReader::Impl {
     static constexpr std::size_t kKeyCacheMax = 4096;
     std::uint64_t key_cache_txn = 0;
     std::map<Digest, KeyRecord> key_cache;
+    Sha256Hasher hasher;
 
     ~Impl() {
         if (txn) mdb_txn_abort(txn);
@@ -144,7 +145,7 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(const std::string& dir,
 }
 
 Result<std::optional<KeyRecord>> StoreReader::find_key(std::string_view secret) {
-    Digest digest = sha256(secret);
+    Digest digest = impl_->hasher.digest(secret);
     std::string raw;
     std::uint64_t txn_id = 0;
     {

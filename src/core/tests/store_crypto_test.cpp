@@ -45,6 +45,17 @@ TEST(StoreCrypto, Sha256KnownVector) {
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(StoreCrypto, ReusedHasherMatchesOneShot) {
+    Sha256Hasher hasher;
+    EXPECT_EQ(hasher.digest("abc"), sha256("abc"));
+    // The context is reused: a second and a longer input hash as fresh ones.
+    std::string long_input(1000, 'k');
+    EXPECT_EQ(hasher.digest(long_input), sha256(long_input));
+    EXPECT_EQ(hasher.digest(""), sha256(""));
+    EXPECT_EQ(hex_encode(hasher.digest("abc").data(), 32),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 TEST(StoreCrypto, KeySecretShapeAndUniqueness) {
     std::set<std::string> seen;
     for (int i = 0; i < 2000; ++i) {
