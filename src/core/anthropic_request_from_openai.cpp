@@ -79,9 +79,10 @@ Error invalid(const Path& field, std::string message) { return invalid(field.str
 
 void append_string(std::string& out, std::string_view s) { json_append_string(out, s); }
 
-// Copies a parsed value (schemas, cache_control, numbers) into `out`.
-void append_value(std::string& out, const Value& v) {
-    JsonOut w(out);
+// Copies a parsed value (schemas, cache_control, numbers) into `out`; strings
+// of `source` as they stand in its text (see JsonOut::value).
+void append_value(std::string& out, const Value& v, InsituSource source = {}) {
+    JsonOut w(out, source);
     w.value(v);
 }
 
@@ -178,7 +179,8 @@ struct SystemPart {
 
 class RequestConverter {
 public:
-    RequestConverter(const Value& root, const TranslateOptions& opts) : root_(root), opts_(opts) {}
+    RequestConverter(const Value& root, InsituSource source, const TranslateOptions& opts)
+        : root_(root), source_(source), opts_(opts) {}
 
     Result<TranslatedRequest> run();
 
@@ -214,6 +216,7 @@ private:
     std::string_view resolve_tool_id(std::string_view original);
 
     const Value& root_;
+    InsituSource source_;  // the request's text, for copying its string literals
     const TranslateOptions& opts_;
     TranslatedRequest result_;
     // OpenAI and Anthropic share the tool-name alphabet; names from lenient
@@ -442,7 +445,7 @@ Status RequestConverter::append_part(const Value& part, const Path& path, PartCo
         if (text->GetStringLength() == 0) return Status();
         comma(out);
         out += R"({"type":"text","text":)";
-        append_string(out, view(*text));
+        append_value(out, *text, source_);
         if (Status st = append_cache_control(part, path, out); !st.ok()) return st;
         out += '}';
         return Status();
@@ -466,7 +469,7 @@ Status RequestConverter::append_parts(const Value& content, const Path& path,
         if (content.GetStringLength() == 0) return Status();
         comma(out);
         out += R"({"type":"text","text":)";
-        append_string(out, view(content));
+        append_value(out, content, source_);
         out += '}';
         return Status();
     }
@@ -703,7 +706,7 @@ Status RequestConverter::convert_tool_message(const MessageFields& msg, const Pa
         if (content->IsString()) {
             if (content->GetStringLength() > 0) {
                 out += R"(,"content":)";
-                append_string(out, view(*content));
+                append_value(out, *content, source_);
             }
         } else {
             std::string parts;
@@ -776,7 +779,7 @@ Status RequestConverter::append_tool_definition(const Value& fn, const Path& pat
     if (description != nullptr) {
         if (!description->IsString()) return invalid(Path(path, "description"), "must be a string");
         out += R"(,"description":)";
-        append_string(out, view(*description));
+        append_value(out, *description, source_);
     }
     out += R"(,"input_schema":)";
     const Value* params = present(fn, "parameters");
@@ -790,13 +793,13 @@ Status RequestConverter::append_tool_definition(const Value& fn, const Path& pat
         out += R"({"type":"object")";
         for (auto m = params->MemberBegin(); m != params->MemberEnd(); ++m) {
             out += ',';
-            append_string(out, view(m->name));
+            append_value(out, m->name, source_);
             out += ':';
-            append_value(out, m->value);
+            append_value(out, m->value, source_);
         }
         out += '}';
     } else {
-        append_value(out, *params);
+        append_value(out, *params, source_);
     }
     // "strict" (guaranteed schema adherence) is OpenAI structured-output
     // machinery; the schema itself is passed, the guarantee cannot be.
@@ -1199,7 +1202,7 @@ Result<TranslatedRequest> RequestConverter::run() {
 
 Result<TranslatedRequest> openai_to_anthropic_request(const ParsedRequest& req,
                                                       const TranslateOptions& opts) {
-    RequestConverter converter(req.doc, opts);
+    RequestConverter converter(req.doc, req.insitu_source(), opts);
     return converter.run();
 }
 

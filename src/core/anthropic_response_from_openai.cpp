@@ -49,7 +49,8 @@ Error provider_error(std::string field, std::string why) {
 
 Result<std::string> openai_to_anthropic_response(std::string_view body, const ResponseContext& ctx,
                                                  Usage* usage_out) {
-    rapidjson::Document doc;
+    LocalDocument local_doc;
+    rapidjson::Document& doc = local_doc.get();
     if (Status st = parse_json(body, JsonLimits{}, doc, "provider response"); !st.ok()) {
         return provider_error(st.error().field, st.error().message);
     }

@@ -103,7 +103,8 @@ std::optional<StreamFailure> leading_stream_error(Dialect client, std::string_vi
         }
     }
     if (data.empty() || (client == Dialect::kAnthropic && !named_error)) return std::nullopt;
-    rapidjson::Document doc;
+    LocalDocument local_doc;
+    rapidjson::Document& doc = local_doc.get();
     JsonLimits limits;
     limits.max_bytes = 1024 * 1024;
     if (!parse_json(data, limits, doc, "stream event").ok() || !doc.IsObject()) {

@@ -28,6 +28,25 @@ const char* json_skip_string(const char* p, const char* end) {
     return end;
 }
 
+std::string_view json_source_literal(const rapidjson::Value& v, const InsituSource& src) {
+    if (src.buffer == nullptr || !v.IsString()) return {};
+    auto at = reinterpret_cast<std::uintptr_t>(v.GetString());
+    auto base = reinterpret_cast<std::uintptr_t>(src.buffer);
+    // An in-situ string is decoded from the first byte after its opening
+    // quote, so its offset in the buffer is that of its content in `raw`.
+    if (at <= base || at - base >= src.raw.size()) return {};
+    std::size_t offset = at - base;
+    if (src.raw[offset - 1] != '"') return {};
+    const char* begin = src.raw.data() + offset;
+    const char* end = src.raw.data() + src.raw.size();
+    const char* close = json_skip_string(begin, end);
+    if (close == begin || close[-1] != '"') return {};  // unterminated: not from this text
+    auto content = static_cast<std::size_t>(close - 1 - begin);
+    // Escapes only ever shorten a string: a shorter literal is not this one.
+    if (content < v.GetStringLength()) return {};
+    return {begin - 1, content + 2};
+}
+
 namespace {
 
 // Forwards the reader's SAX events to a document (or nowhere, to validate

@@ -34,6 +34,35 @@ Status parse_json_insitu(std::string_view text, const JsonLimits& limits,
                          rapidjson::Document& doc, std::unique_ptr<char[]>& buffer,
                          std::string_view what = "request body");
 
+// A document whose first 8 KB of values live inside it (on the caller's
+// stack when it is a local): RapidJSON's default pool takes 64 KB from the
+// heap for every document, more than parsing a small event or response costs.
+class LocalDocument {
+public:
+    LocalDocument() : doc_(&pool_) {}
+    LocalDocument(const LocalDocument&) = delete;
+    LocalDocument& operator=(const LocalDocument&) = delete;
+    rapidjson::Document& get() { return doc_; }
+
+private:
+    alignas(16) char buffer_[8192];
+    rapidjson::MemoryPoolAllocator<> pool_{buffer_, sizeof buffer_};
+    rapidjson::Document doc_;
+};
+
+// A document parsed in situ: `buffer` is the parse_json_insitu buffer its
+// strings point into, `raw` the text it was parsed from (same offsets).
+struct InsituSource {
+    const char* buffer = nullptr;
+    std::string_view raw;
+};
+
+// The literal of string `v` (quotes included) as it stands in `src.raw`, when
+// `v` is a whole string of that document; empty otherwise. Copying it is
+// exact JSON for the same value and skips escaping the decoded text again,
+// which costs one step per escape (an LLM request's text is full of "\n").
+std::string_view json_source_literal(const rapidjson::Value& v, const InsituSource& src);
+
 // True when `text` is one JSON object, valid within `limits`. Validation
 // only: no document is built.
 bool json_is_object(std::string_view text, const JsonLimits& limits);

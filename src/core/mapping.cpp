@@ -329,7 +329,14 @@ void JsonOut::value(const rapidjson::Value& v) {
     case rapidjson::kNullType: null(); return;
     case rapidjson::kFalseType: boolean(false); return;
     case rapidjson::kTrueType: boolean(true); return;
-    case rapidjson::kStringType: string({v.GetString(), v.GetStringLength()}); return;
+    case rapidjson::kStringType:
+        if (std::string_view literal = json_source_literal(v, source_); !literal.empty()) {
+            separate();
+            out_.append(literal);
+        } else {
+            string({v.GetString(), v.GetStringLength()});
+        }
+        return;
     case rapidjson::kNumberType: {
         separate();
         char buf[32];
@@ -352,7 +359,14 @@ void JsonOut::value(const rapidjson::Value& v) {
     case rapidjson::kObjectType:
         start_object();
         for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-            key({m->name.GetString(), m->name.GetStringLength()});
+            if (std::string_view literal = json_source_literal(m->name, source_); !literal.empty()) {
+                separate();
+                out_.append(literal);
+                out_.push_back(':');
+                after_key_ = true;
+            } else {
+                key({m->name.GetString(), m->name.GetStringLength()});
+            }
             value(m->value);
         }
         end_object();

@@ -138,7 +138,9 @@ std::uint64_t fnv1a64(std::string_view s, std::uint64_t seed = 0xcbf29ce48422232
 // are placed automatically. The caller keeps the structure balanced.
 class JsonOut {
 public:
-    explicit JsonOut(std::string& out) : out_(out) { first_.reserve(16); }
+    explicit JsonOut(std::string& out, InsituSource source = {}) : out_(out), source_(source) {
+        first_.reserve(16);
+    }
     void start_object() { open('{'); }
     void end_object() { close('}'); }
     void start_array() { open('['); }
@@ -160,7 +162,8 @@ public:
         separate();
         out_ += "null";
     }
-    // Serialises a parsed DOM value (numbers keep their parsed form).
+    // Serialises a parsed DOM value (numbers keep their parsed form). Strings
+    // of the source document are copied as they stand in its text.
     void value(const rapidjson::Value& v);
 
 private:
@@ -168,6 +171,7 @@ private:
     void open(char c);
     void close(char c);
     std::string& out_;
+    InsituSource source_;
     std::vector<char> first_;  // per open container: no element written yet
     bool after_key_ = false;
 };

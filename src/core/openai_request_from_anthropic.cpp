@@ -39,6 +39,7 @@ struct Part {
     enum class Kind { kText, kImage, kFile } kind = Kind::kText;
     std::string_view text;           // text, or image URL / file data when `owned` is empty
     std::string owned;               // built data: URL
+    const Value* source = nullptr;   // the request's string `text` views, copied as it stands
     std::string_view filename;
     const Value* cache_control = nullptr;
     std::string_view value() const { return owned.empty() ? text : std::string_view(owned); }
@@ -47,7 +48,7 @@ struct Part {
 class AnthropicToOpenAI {
 public:
     AnthropicToOpenAI(const ParsedRequest& req, const TranslateOptions& opts)
-        : req_(req), opts_(opts), q_(opts.quirks), w_(out_), mapper_(names_) {
+        : req_(req), opts_(opts), q_(opts.quirks), w_(out_, req.insitu_source()), mapper_(names_) {
         out_.reserve(req.raw.size() + 256);
     }
 
@@ -60,6 +61,15 @@ private:
 
     void key(std::string_view k) { w_.key(k); }
     void str(std::string_view s) { w_.string(s); }
+    // A string of the request (its literal is copied, see JsonOut::value).
+    void str(const Value& s) { w_.value(s); }
+    void part_value(const Part& p) {
+        if (p.owned.empty() && p.source != nullptr) {
+            str(*p.source);
+        } else {
+            str(p.value());
+        }
+    }
 
     Status write_system();
     Status write_messages(const Value& messages);
@@ -67,11 +77,11 @@ private:
     Status write_assistant(const Value& content, const std::string& path);
     Status system_message_text(const Value& content, const std::string& path, std::string& text);
     Status tool_result_text(const Value& block, const std::string& path, std::string& text,
-                            std::vector<Part>& images);
+                            const Value*& single, std::vector<Part>& images);
     Status user_part(const Value& block, const std::string& path, std::vector<Part>& parts);
     Status image_part(const Value& block, const std::string& path, Part& part);
     void write_parts(const std::vector<Part>& parts);
-    void write_tool_message(std::string_view id, std::string_view text);
+    void write_tool_message(std::string_view id, std::string_view text, const Value* source = nullptr);
     void answer_pending_calls();
     void flush_deferred_system();
     void write_system_turn(const std::string& text);
@@ -119,16 +129,24 @@ Status AnthropicToOpenAI::write_system() {
     const Value* system = find(req_.doc, "system");
     if (!system || system->IsNull()) return Status();
     struct SystemText {
-        std::string text;
+        std::string text;               // when the request's text changed
+        const Value* source = nullptr;  // when it did not
         const Value* cache_control = nullptr;
+        std::string_view view() const { return source ? sv(*source) : std::string_view(text); }
     };
     std::vector<SystemText> texts;
-    auto add = [&](std::string_view t, const Value* cc) {
-        std::string text = opts_.provider_is_anthropic_native ? std::string(t) : without_billing_header(t);
-        if (!blank(text)) texts.push_back({std::move(text), cc});
+    auto add = [&](const Value& v, const Value* cc) {
+        std::string_view t = sv(v);
+        if (blank(t)) return;
+        if (opts_.provider_is_anthropic_native || t.find(kBillingHeaderPrefix) == std::string_view::npos) {
+            texts.push_back({{}, &v, cc});
+            return;
+        }
+        std::string text = without_billing_header(t);
+        if (!blank(text)) texts.push_back({std::move(text), nullptr, cc});
     };
     if (system->IsString()) {
-        add(sv(*system), nullptr);
+        add(*system, nullptr);
     } else if (system->IsArray()) {
         for (SizeType i = 0; i < system->Size(); ++i) {
             const Value& b = (*system)[i];
@@ -140,7 +158,7 @@ Status AnthropicToOpenAI::write_system() {
             }
             const Value* text = find(b, "text");
             if (!text || !text->IsString()) return bad(path + ".text", "expected a string");
-            add(sv(*text), find(b, "cache_control"));
+            add(*text, find(b, "cache_control"));
         }
     } else {
         return bad("system", "expected a string or an array of text blocks");
@@ -150,11 +168,13 @@ Status AnthropicToOpenAI::write_system() {
     key("role");
     str("system");
     key("content");
-    if (q_.system_as_string) {
+    if (q_.system_as_string && texts.size() == 1 && texts[0].source) {
+        str(*texts[0].source);
+    } else if (q_.system_as_string) {
         std::string joined;
         for (const auto& t : texts) {
             if (!joined.empty()) joined += "\n\n";
-            joined += t.text;
+            joined += t.view();
         }
         str(joined);
     } else {
@@ -164,7 +184,11 @@ Status AnthropicToOpenAI::write_system() {
             key("type");
             str("text");
             key("text");
-            str(t.text);
+            if (t.source) {
+                str(*t.source);
+            } else {
+                str(t.text);
+            }
             if (q_.pass_cache_control && t.cache_control && t.cache_control->IsObject()) {
                 key("cache_control");
                 w_.value(*t.cache_control);
@@ -179,14 +203,19 @@ Status AnthropicToOpenAI::write_system() {
 
 // ---- messages -------------------------------------------------------------------
 
-void AnthropicToOpenAI::write_tool_message(std::string_view id, std::string_view text) {
+void AnthropicToOpenAI::write_tool_message(std::string_view id, std::string_view text,
+                                           const Value* source) {
     w_.start_object();
     key("role");
     str("tool");
     key("tool_call_id");
     str(id);
     key("content");
-    str(text);
+    if (source != nullptr) {
+        str(*source);
+    } else {
+        str(text);
+    }
     w_.end_object();
 }
 
@@ -259,6 +288,7 @@ Status AnthropicToOpenAI::image_part(const Value& block, const std::string& path
         const Value* url = find(*source, "url");
         if (!url || !url->IsString()) return bad(path + ".source.url", "expected a string");
         part.text = sv(*url);
+        part.source = url;
         return Status();
     }
     return bad(path + ".source.type", "image source type \"" + std::string(t) +
@@ -275,6 +305,7 @@ Status AnthropicToOpenAI::user_part(const Value& block, const std::string& path,
         const Value* text = find(block, "text");
         if (!text || !text->IsString()) return bad(path + ".text", "expected a string");
         part.text = sv(*text);
+        part.source = text;
     } else if (t == "image") {
         if (Status st = image_part(block, path, part); !st.ok()) return st;
     } else if (t == "document") {
@@ -285,6 +316,7 @@ Status AnthropicToOpenAI::user_part(const Value& block, const std::string& path,
             const Value* data = find(*source, "data");
             if (!data || !data->IsString()) return bad(path + ".source.data", "expected a string");
             part.text = sv(*data);
+            part.source = data;
         } else if (sv(*stype) == "base64") {
             const Value* media = find(*source, "media_type");
             const Value* data = find(*source, "data");
@@ -306,8 +338,11 @@ Status AnthropicToOpenAI::user_part(const Value& block, const std::string& path,
     return Status();
 }
 
+// `text` gets the result's text; `single` the request's string when that text
+// is exactly one of them (then `text` stays empty: nothing is copied).
 Status AnthropicToOpenAI::tool_result_text(const Value& block, const std::string& path,
-                                           std::string& text, std::vector<Part>& images) {
+                                           std::string& text, const Value*& single,
+                                           std::vector<Part>& images) {
     const Value* err = find(block, "is_error");
     if (err && !err->IsBool()) return bad(path + ".is_error", "expected a boolean");
     bool is_error = err && err->GetBool();
@@ -315,10 +350,22 @@ Status AnthropicToOpenAI::tool_result_text(const Value& block, const std::string
     const Value* content = find(block, "content");
     if (!content || content->IsNull()) return Status();
     if (content->IsString()) {
-        text.append(sv(*content));
+        if (is_error) {
+            text.append(sv(*content));
+        } else {
+            single = content;
+        }
         return Status();
     }
     if (!content->IsArray()) return bad(path + ".content", "expected a string or an array");
+    if (!is_error && content->Size() == 1 && (*content)[0].IsObject()) {
+        const Value* type = find((*content)[0], "type");
+        const Value* tv = find((*content)[0], "text");
+        if (type && type->IsString() && sv(*type) == "text" && tv && tv->IsString()) {
+            single = tv;
+            return Status();
+        }
+    }
     bool first = true;
     for (SizeType i = 0; i < content->Size(); ++i) {
         const Value& b = (*content)[i];
@@ -355,8 +402,9 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
     key("role");
     str("user");
     key("content");
-    if (all_text) {
-        // Plain string: accepted by every server (some reject arrays).
+    if (all_text && parts.size() == 1) {
+        part_value(parts[0]);  // plain string: accepted by every server (some reject arrays)
+    } else if (all_text) {
         std::string joined;
         for (const Part& p : parts) {
             if (!joined.empty()) joined.push_back('\n');
@@ -371,13 +419,13 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
             if (p.kind == Part::Kind::kText) {
                 str("text");
                 key("text");
-                str(p.text);
+                part_value(p);
             } else if (p.kind == Part::Kind::kImage) {
                 str("image_url");
                 key("image_url");
                 w_.start_object();
                 key("url");
-                str(p.value());
+                part_value(p);
                 w_.end_object();
             } else {
                 str("file");
@@ -386,7 +434,7 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
                 key("filename");
                 str(p.filename);
                 key("file_data");
-                str(p.value());
+                part_value(p);
                 w_.end_object();
             }
             if (q_.pass_cache_control && p.cache_control && p.cache_control->IsObject()) {
@@ -408,7 +456,7 @@ Status AnthropicToOpenAI::write_user(const Value& content, const std::string& pa
         key("role");
         str("user");
         key("content");
-        str(sv(content));
+        str(content);
         w_.end_object();
         return Status();
     }
@@ -416,6 +464,8 @@ Status AnthropicToOpenAI::write_user(const Value& content, const std::string& pa
     struct Result_ {
         std::string_view id;
         std::string text;
+        const Value* source = nullptr;  // instead of `text`, see tool_result_text
+        std::string_view view() const { return source ? sv(*source) : std::string_view(text); }
     };
     std::vector<Result_> results;
     std::vector<Part> images;  // from tool results, placed before the user's own parts
@@ -430,7 +480,7 @@ Status AnthropicToOpenAI::write_user(const Value& content, const std::string& pa
             const Value* id = find(b, "tool_use_id");
             if (!id || !id->IsString()) return bad(bpath + ".tool_use_id", "expected a string");
             Result_ r{sv(*id), {}};
-            if (Status st = tool_result_text(b, bpath, r.text, images); !st.ok()) return st;
+            if (Status st = tool_result_text(b, bpath, r.text, r.source, images); !st.ok()) return st;
             results.push_back(std::move(r));
         } else if (Status st = user_part(b, bpath, parts); !st.ok()) {
             return st;
@@ -442,7 +492,7 @@ Status AnthropicToOpenAI::write_user(const Value& content, const std::string& pa
         bool answered = false;
         for (std::size_t k = 0; k < results.size(); ++k) {
             if (!used[k] && results[k].id == id) {
-                write_tool_message(id, results[k].text);
+                write_tool_message(id, results[k].text, results[k].source);
                 used[k] = true;
                 answered = true;
                 break;
@@ -457,7 +507,8 @@ Status AnthropicToOpenAI::write_user(const Value& content, const std::string& pa
     std::vector<std::string> orphan_texts;
     for (std::size_t k = 0; k < results.size(); ++k) {
         if (used[k]) continue;
-        orphan_texts.push_back("[tool result for " + std::string(results[k].id) + "]\n" + results[k].text);
+        orphan_texts.push_back("[tool result for " + std::string(results[k].id) + "]\n" +
+                               std::string(results[k].view()));
     }
     for (const auto& t : orphan_texts) {
         Part p;
@@ -479,7 +530,7 @@ Status AnthropicToOpenAI::write_assistant(const Value& content, const std::strin
         key("role");
         str("assistant");
         key("content");
-        str(sv(content));
+        str(content);
         w_.end_object();
         return Status();
     }
@@ -655,7 +706,7 @@ Status AnthropicToOpenAI::write_tools(bool& any_function_tool, bool& web_search)
         str(mapper_.provider_name(sv(*name)));
         if (desc && desc->IsString()) {
             key("description");
-            str(sv(*desc));
+            str(*desc);
         }
         key("parameters");
         // Some servers reject parameters without "type": "object".

@@ -32,7 +32,8 @@ Error bad_response(std::string field, std::string message) {
 Result<std::string> anthropic_to_openai_response_at(std::string_view body,
                                                     const ResponseContext& ctx, Usage* usage,
                                                     std::int64_t created) {
-    rapidjson::Document doc;
+    LocalDocument local_doc;
+    rapidjson::Document& doc = local_doc.get();
     JsonLimits limits;
     if (Status st = parse_json(body, limits, doc, "provider response"); !st.ok()) {
         Error e = st.error();

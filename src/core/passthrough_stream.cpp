@@ -128,7 +128,8 @@ public:
         // it is whole (valid JSON or [DONE]); a cut one would break the
         // client's parser before it ever saw the error event.
         parser_.finish([&](const SseEvent& ev) {
-            rapidjson::Document doc;
+            LocalDocument local_doc;
+            rapidjson::Document& doc = local_doc.get();
             if (ev.data == "[DONE]" || parse_json(ev.data, limits_, doc, "provider event").ok()) {
                 on_event(ev, out);
             }
@@ -238,19 +239,30 @@ private:
     void anthropic_event(const SseEvent& ev, std::string& out) {
         std::string_view name = ev.event;
         if (name == "message_start" || name == "message_delta") {
-            rapidjson::Document doc;
-            if (parse_json(ev.data, limits_, doc, "provider event").ok() && doc.IsObject()) {
+            // Once or twice per stream. In situ, so the model can be
+            // replaced in the provider's own bytes.
+            LocalDocument local_doc;
+            rapidjson::Document& doc = local_doc.get();
+            std::unique_ptr<char[]> text;
+            if (parse_json_insitu(ev.data, limits_, doc, text, "provider event").ok() &&
+                doc.IsObject()) {
                 if (name == "message_start") {
                     auto msg = doc.FindMember("message");
                     if (msg != doc.MemberEnd() && msg->value.IsObject()) {
                         auto u = msg->value.FindMember("usage");
                         if (u != msg->value.MemberEnd()) merge_anthropic_usage(u->value, usage_);
                         auto m = msg->value.FindMember("model");
+                        std::string_view literal;
                         if (m != msg->value.MemberEnd() && !client_model_.empty()) {
-                            m->value.SetString(client_model_.data(),
-                                               static_cast<rapidjson::SizeType>(client_model_.size()),
-                                               doc.GetAllocator());
-                            sse_append_event(out, name, json_to_string(doc));
+                            literal = json_source_literal(m->value, {text.get(), ev.data});
+                        }
+                        if (!literal.empty()) {
+                            // The client's model name in place of the provider's.
+                            auto at = static_cast<std::size_t>(literal.data() - ev.data.data());
+                            rewritten_.assign(ev.data.substr(0, at));
+                            rewritten_.append(model_literal_.front().second);
+                            rewritten_.append(ev.data.substr(at + literal.size()));
+                            sse_append_event(out, name, rewritten_);
                             return;
                         }
                     }
@@ -279,7 +291,8 @@ private:
         if (facts.error || facts.finish_reason) complete_ = true;  // some providers end without [DONE]
         if (facts.usage_object) {
             // Once per stream: the usage chunk is read whole.
-            rapidjson::Document doc;
+            LocalDocument local_doc;
+            rapidjson::Document& doc = local_doc.get();
             if (parse_json(data, limits_, doc, "provider event").ok() && doc.IsObject()) {
                 auto u = doc.FindMember("usage");
                 if (u != doc.MemberEnd() && u->value.IsObject()) usage_ = usage_from_openai(u->value);

@@ -78,7 +78,8 @@ Result<std::string> translate_response(Dialect provider, Dialect client, std::st
     if (provider == client) {
         // Passthrough keeps the provider's bytes apart from the model name,
         // which clients expect to be the one they asked for.
-        rapidjson::Document doc;
+        LocalDocument local_doc;
+        rapidjson::Document& doc = local_doc.get();
         JsonLimits limits;
         if (Status st = parse_json(body, limits, doc, "provider response"); !st.ok()) {
             return st.error();
@@ -114,7 +115,8 @@ ErrorResponse map_upstream_error(Dialect provider, Dialect client, int status,
     int mapped = (status >= 400 && status <= 599) ? status : 502;
     if (client == Dialect::kOpenAI && mapped == 529) mapped = 503;
 
-    rapidjson::Document doc;
+    LocalDocument local_doc;
+    rapidjson::Document& doc = local_doc.get();
     JsonLimits limits;
     limits.max_bytes = 1024 * 1024;
     limits.max_depth = 32;

@@ -45,6 +45,8 @@ public:
     // (quotes included), so a passthrough rewrite is one splice, no rescan.
     std::size_t model_token_offset = 0;
     std::size_t model_token_length = 0;
+    // For copying the request's string literals as they stand (JsonOut).
+    InsituSource insitu_source() const { return {doc_text.get(), raw}; }
 };
 
 // Parses and validates the top-level shape (object, "model" a non-empty

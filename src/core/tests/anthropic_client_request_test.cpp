@@ -439,6 +439,44 @@ TEST(AnthropicClientRequest, OrphanToolResultStaysVisibleAsText) {
     EXPECT_TRUE(JsonEq(messages_of(request_with(msgs)), R"([{"role":"user","content":"[tool result for gone]\n42"}])"));
 }
 
+TEST(AnthropicClientRequest, RequestStringsKeepTheirLiteralsAndMeaning) {
+    // Text the request carries through unchanged is copied as the client
+    // wrote it (escapes included); text that is rebuilt is escaped afresh.
+    const std::string lit = R"("a\"b\\c\nd \u00e9 \/ \ud83d\ude00")";
+    const std::string dec = "a\"b\\c\nd \xC3\xA9 / \xF0\x9F\x98\x80";
+    std::string body = R"({"model":"claude-sonnet-4-5","max_tokens":10,)"
+        R"("system":[{"type":"text","text":)" + lit + R"(}],)"
+        R"("tools":[{"name":"t","description":)" + lit + R"(,"input_schema":{"type":"object","properties":{"p":{"type":"string","description":)" + lit + R"(}}}}],)"
+        R"("messages":[{"role":"user","content":)" + lit + R"(},)"
+        R"({"role":"assistant","content":[{"type":"tool_use","id":"c1","name":"t","input":{}},{"type":"tool_use","id":"c2","name":"t","input":{}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":)" + lit + R"(},)"
+        R"({"type":"tool_result","tool_use_id":"c2","content":[{"type":"text","text":)" + lit + R"(}]},)"
+        R"({"type":"text","text":)" + lit + R"(}]}]})";
+    AnthropicCase c(body);
+    ASSERT_TRUE(c.parse_status.ok()) << c.parse_status.error().describe();
+    auto r = c.translate();
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    // system, description, schema description, user string, two tool
+    // results, user text block: seven verbatim copies.
+    std::size_t copies = 0;
+    for (std::size_t at = r->body.find(lit); at != std::string::npos; at = r->body.find(lit, at + 1)) ++copies;
+    EXPECT_EQ(copies, 7u) << r->body;
+    rapidjson::Document d;
+    ASSERT_TRUE(parse_json(r->body, JsonLimits{}, d).ok()) << r->body;
+    EXPECT_EQ(std::string(d["messages"][0]["content"].GetString()), dec);
+    EXPECT_EQ(std::string(d["messages"][3]["content"].GetString()), dec);
+    EXPECT_EQ(std::string(d["messages"][4]["content"].GetString()), dec);
+    EXPECT_EQ(std::string(d["tools"][0]["function"]["description"].GetString()), dec);
+
+    // A system text that loses its billing line is rebuilt and escaped.
+    std::string billed = R"({"model":"m","max_tokens":1,"system":"x-anthropic-billing-header: cc=1\nkeep \"this\"","messages":[{"role":"user","content":"hi"}]})";
+    rapidjson::Document b = translate_ok(billed);
+    ASSERT_TRUE(b.IsObject());
+    EXPECT_TRUE(JsonEq(json_to_string(b["messages"][0]), R"({"role":"system","content":[{"type":"text","text":"keep \"this\""}]})") ||
+                JsonEq(json_to_string(b["messages"][0]), R"({"role":"system","content":"keep \"this\""})"))
+        << json_to_string(b["messages"][0]);
+}
+
 TEST(AnthropicClientRequest, WrongTypedInputIsATypedErrorNamingTheField) {
     struct Row { const char* body; const char* field; };
     for (Row row : {

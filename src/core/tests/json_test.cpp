@@ -50,6 +50,38 @@ TEST(JsonSkipString, LongStringWithManyEscapedQuotes) {
     EXPECT_EQ(skip_len(s), content + 1);
 }
 
+// The literal json_source_literal finds for member `key` of an in-situ parse.
+std::string source_literal_of(const std::string& text, const char* key) {
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    EXPECT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
+    return std::string(json_source_literal(doc[key], {buffer.get(), text}));
+}
+
+TEST(JsonSourceLiteral, CopiesTheLiteralAsWritten) {
+    std::string text = R"({"a":"plain","b":"line\nnext \u00e9 \/ \"q\" \\","c":"","d":"\u005c"})";
+    EXPECT_EQ(source_literal_of(text, "a"), R"("plain")");
+    EXPECT_EQ(source_literal_of(text, "b"), R"("line\nnext \u00e9 \/ \"q\" \\")");
+    EXPECT_EQ(source_literal_of(text, "c"), R"("")");
+    EXPECT_EQ(source_literal_of(text, "d"), R"("\u005c")");
+}
+
+TEST(JsonSourceLiteral, EmptyForStringsNotOfThatText) {
+    std::string text = R"({"a":"x\ny"})";
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    ASSERT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
+    // Not a string, no source, a copied string, a string of another text.
+    EXPECT_TRUE(json_source_literal(doc, {buffer.get(), text}).empty());
+    EXPECT_TRUE(json_source_literal(doc["a"], {}).empty());
+    rapidjson::Value copy;
+    copy.SetString(doc["a"].GetString(), doc["a"].GetStringLength(), doc.GetAllocator());
+    EXPECT_TRUE(json_source_literal(copy, {buffer.get(), text}).empty());
+    rapidjson::Document copied;
+    ASSERT_TRUE(parse_json(text, JsonLimits{}, copied).ok());
+    EXPECT_TRUE(json_source_literal(copied["a"], {buffer.get(), text}).empty());
+}
+
 TEST(ParseJson, ParsesValidDocument) {
     rapidjson::Document doc;
     ASSERT_TRUE(parse_json(R"({"a":[1,2,{"b":"c"}]})", JsonLimits{}, doc).ok());

@@ -86,6 +86,9 @@ TEST(PassthroughAnthropic, MessageStartWithWhitespaceStillRewritten) {
     std::string input = anthropic_event("message_start", start) +
                         anthropic_event("message_stop", R"({"type":"message_stop"})");
     std::string out = run(Dialect::kAnthropic, input, ctx_for("client-m"));
+    // Only the model's literal changes: the provider's spacing stays.
+    EXPECT_EQ(out, anthropic_event("message_start", replace_all(start, "\"prov\"", "\"client-m\"")) +
+                       anthropic_event("message_stop", R"({"type":"message_stop"})"));
     std::size_t data = out.find("data: ");
     std::size_t end = out.find("\n\n");
     ASSERT_NE(data, std::string::npos);
@@ -95,6 +98,19 @@ TEST(PassthroughAnthropic, MessageStartWithWhitespaceStillRewritten) {
     EXPECT_STREQ(doc["message"]["model"].GetString(), "client-m");
     EXPECT_STREQ(doc["message"]["id"].GetString(), "m");
     EXPECT_EQ(doc["message"]["usage"]["input_tokens"].GetInt(), 3);
+}
+
+TEST(PassthroughAnthropic, EscapedProviderModelReplacedWhole) {
+    // The provider's model literal has escapes; all of it is replaced, and a
+    // client model needing escapes is written escaped.
+    std::string start =
+        R"({"type":"message_start","message":{"model":"pro\"v\u00e9\\","id":"m\n","usage":{"input_tokens":1}}})";
+    std::string input = anthropic_event("message_start", start) +
+                        anthropic_event("message_stop", R"({"type":"message_stop"})");
+    std::string out = run(Dialect::kAnthropic, input, ctx_for("cli\"ent"));
+    EXPECT_EQ(out, anthropic_event("message_start",
+                                   replace_all(start, R"("pro\"v\u00e9\\")", R"("cli\"ent")")) +
+                       anthropic_event("message_stop", R"({"type":"message_stop"})"));
 }
 
 TEST(PassthroughAnthropic, MessageStartWithoutModelUnchanged) {
