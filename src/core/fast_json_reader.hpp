@@ -1,16 +1,16 @@
-// A fast in-situ SAX pass for the small JSON objects of streamed events, used
-// by the stream encoders before RapidJSON's Reader.
+// A fast in-situ SAX pass, used before RapidJSON's Reader for the small JSON
+// objects of streamed events and for request bodies.
 //
 // It handles the common subset only: objects, arrays, strings (escapes
-// decoded in place, \u escapes outside the surrogate range), non-negative
-// integers of up to 18 digits, true/false/null. On anything else (a
-// fraction, an exponent, a minus sign, a surrogate escape, an embedded NUL,
-// nesting beyond kMaxDepth, any syntax error, a handler returning false) it
-// returns false, and the caller parses the original bytes again with
-// RapidJSON (kParseInsituFlag), which then decides and reports exactly as it
-// always did. Whenever it returns true, it has made the same handler calls
-// RapidJSON would have made for that text, in the same order (tested
-// differentially against RapidJSON).
+// decoded in place, \u escapes outside the surrogate range), numbers
+// (non-negative integers of up to 18 digits itself, the others through
+// RapidJSON's own number reader), true/false/null. On anything else (a
+// surrogate escape, an embedded NUL, nesting beyond kMaxDepth, any syntax
+// error, a handler returning false) it returns false, and the caller parses
+// the original bytes again with RapidJSON (kParseInsituFlag), which then
+// decides and reports exactly as it always did. Whenever it returns true, it
+// has made the same handler calls RapidJSON would have made for that text,
+// in the same order (tested differentially against RapidJSON).
 //
 // It also checks UTF-8 (with utf8_valid's rules): a text it accepts is valid
 // UTF-8 throughout, so the caller needs no separate pass, nor RapidJSON's
@@ -30,6 +30,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include <rapidjson/reader.h>
 
 #include "core/utf8.hpp"
 
@@ -83,7 +85,7 @@ public:
                     if (!array && !key(p, end, h)) return false;
                     continue;  // the first member's value
                 }
-            } else if (c >= '0' && c <= '9') {
+            } else if ((c >= '0' && c <= '9') || c == '-') {
                 if (!number(p, h)) return false;
             } else if (c == 't') {
                 if (!literal(p, end, "true", 4) || !h.Bool(true)) return false;
@@ -96,7 +98,7 @@ public:
                 skip_ws(p);
                 continue;
             } else {
-                return false;  // '-', NUL (the end) and everything invalid
+                return false;  // NUL (the end) and everything invalid
             }
             // ---- after a value: close containers, or move to the next member ----
             for (;;) {
@@ -172,10 +174,50 @@ private:
             ++p;
         }
         const auto digits = static_cast<std::size_t>(p - start);
-        if (digits > 18 || (digits > 1 && *start == '0')) return false;
-        if (*p == '.' || *p == 'e' || *p == 'E') return false;
+        if (digits == 0 || digits > 18 || *p == '.' || *p == 'e' || *p == 'E') {
+            p = const_cast<char*>(start);
+            return rapidjson_number(p, h);
+        }
+        if (digits > 1 && *start == '0') return false;
         // RapidJSON's choice between its 32- and 64-bit callbacks.
         return v <= 0xFFFFFFFFull ? h.Uint(static_cast<unsigned>(v)) : h.Uint64(v);
+    }
+
+    // Forwards the one number RapidJSON's reader finds to the handler.
+    template <class Handler>
+    struct NumberForwarder {
+        using Ch = char;
+        Handler& h;
+        bool called = false;
+        bool Int(int i) { return called = true, h.Int(i); }
+        bool Uint(unsigned u) { return called = true, h.Uint(u); }
+        bool Int64(std::int64_t i) { return called = true, h.Int64(i); }
+        bool Uint64(std::uint64_t u) { return called = true, h.Uint64(u); }
+        bool Double(double d) { return called = true, h.Double(d); }
+        bool Null() { return false; }
+        bool Bool(bool) { return false; }
+        bool RawNumber(const Ch*, rapidjson::SizeType, bool) { return false; }
+        bool String(const Ch*, rapidjson::SizeType, bool) { return false; }
+        bool StartObject() { return false; }
+        bool Key(const Ch*, rapidjson::SizeType, bool) { return false; }
+        bool EndObject(rapidjson::SizeType) { return false; }
+        bool StartArray() { return false; }
+        bool EndArray(rapidjson::SizeType) { return false; }
+    };
+
+    // A number outside the fast subset (a sign, a fraction, an exponent, 19
+    // digits or more): RapidJSON's reader converts it, so the value and the
+    // callback are exactly those of a whole-document RapidJSON parse
+    // (default flags). Common in requests: "temperature": 0.7.
+    template <class Handler>
+    static bool rapidjson_number(char*& p, Handler& h) {
+        NumberForwarder<Handler> forward{h};
+        rapidjson::Reader reader;
+        rapidjson::StringStream in(p);
+        reader.Parse<rapidjson::kParseStopWhenDoneFlag>(in, forward);
+        if (reader.HasParseError() || !forward.called) return false;
+        p += in.Tell();
+        return true;
     }
 
     // The first '"', '\\', control byte (NUL included) or non-ASCII byte at

@@ -10,6 +10,8 @@
 #endif
 
 #include <rapidjson/error/en.h>
+
+#include "core/fast_json_reader.hpp"
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -96,6 +98,22 @@ private:
     bool root_is_object_ = false;
 };
 
+// For FastJsonReader, which leaves a string's closing quote after it: ends
+// each string with a NUL, as RapidJSON's in-situ strings are (GetString() is
+// a C string). The quote is behind the reader by the time it calls.
+class NulTerminatingHandler : public DepthLimitedHandler {
+public:
+    using DepthLimitedHandler::DepthLimitedHandler;
+    bool String(const Ch* s, rapidjson::SizeType n, bool copy) {
+        const_cast<Ch*>(s)[n] = '\0';
+        return DepthLimitedHandler::String(s, n, copy);
+    }
+    bool Key(const Ch* s, rapidjson::SizeType n, bool copy) {
+        const_cast<Ch*>(s)[n] = '\0';
+        return DepthLimitedHandler::Key(s, n, copy);
+    }
+};
+
 // Offset of the first byte 0x1a..0x1f in `text`, or npos. RapidJSON 1.1's
 // SSE2 string scan compares against 0x19 instead of 0x1f and lets these
 // control bytes through unescaped; they are never valid JSON anywhere.
@@ -169,6 +187,25 @@ Status read_padded(std::string_view text, char* buffer, const JsonLimits& limits
 template <unsigned kFlags>
 Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limits,
                     rapidjson::Document& doc, std::string_view what) {
+    if constexpr ((kFlags & rapidjson::kParseInsituFlag) != 0) {
+        // FastJsonReader first: a third faster on a Claude Code request
+        // (fewer steps per escape), and what it accepts is valid JSON and
+        // UTF-8 with no control bytes. Outside its subset (a surrogate
+        // escape, a number RapidJSON must convert, any error) it declines
+        // and RapidJSON parses a fresh copy, deciding and reporting as
+        // before.
+        bool accepted = false;
+        auto fast = [&](rapidjson::Document& target) {
+            NulTerminatingHandler handler(&target, limits.max_depth);
+            accepted = FastJsonReader::parse(buffer, text.size(), handler);
+            return accepted;
+        };
+        doc.SetNull();
+        doc.Populate(fast);
+        if (accepted) return Status();
+        doc.SetNull();
+        std::memcpy(buffer, text.data(), text.size());  // strings were decoded in place
+    }
     Status st;
     auto generate = [&](rapidjson::Document& target) {
         DepthLimitedHandler handler(&target, limits.max_depth);
@@ -213,7 +250,9 @@ Status parse_json_insitu(std::string_view text, const JsonLimits& limits,
                          rapidjson::Document& doc, std::unique_ptr<char[]>& buffer,
                          std::string_view what) {
     if (Status st = check_size(text, limits, what); !st.ok()) return st;
-    std::size_t size = padded_size(text.size());
+    // RapidJSON's padding, then FastJsonReader's (it reads 16 bytes at a
+    // time from any position).
+    std::size_t size = padded_size(text.size()) + FastJsonReader::kPadding;
     std::unique_ptr<char[]> padded(new char[size]);
     std::memcpy(padded.get(), text.data(), text.size());
     std::memset(padded.get() + text.size(), 0, size - text.size());

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,21 @@ TEST(JsonSkipString, BackslashRuns) {
     EXPECT_EQ(skip_len(R"(\"\\" x)"), 5u);
     // \u005c is a backslash character but not a backslash byte: quote closes.
     EXPECT_EQ(skip_len(R"(\u005c" x)"), 7u);
+}
+
+TEST(JsonSkipString, BackslashRunsAtEveryOffsetAcrossBlocks) {
+    // A run of k backslashes before a quote at every offset around the
+    // 16-byte steps: an odd run escapes it, an even one does not.
+    for (std::size_t at = 0; at < 40; ++at) {
+        for (std::size_t k = 0; k <= 5 && k <= at; ++k) {
+            std::string s(at - k, 'a');
+            s.append(k, '\\');
+            s += '"';
+            s += std::string(20, 'b') + "\" tail";
+            std::size_t want = (k % 2 == 0) ? at + 1 : at + 1 + 20 + 1;
+            EXPECT_EQ(skip_len(s), want) << "at " << at << " run " << k;
+        }
+    }
 }
 
 TEST(JsonSkipString, UnterminatedReturnsEnd) {
@@ -80,6 +96,45 @@ TEST(JsonSourceLiteral, EmptyForStringsNotOfThatText) {
     rapidjson::Document copied;
     ASSERT_TRUE(parse_json(text, JsonLimits{}, copied).ok());
     EXPECT_TRUE(json_source_literal(copied["a"], {buffer.get(), text}).empty());
+}
+
+TEST(ParseJsonInsitu, FastAndFallbackPathsGiveTheSameDocument) {
+    // The fast reader takes the first three (the signed and fractional
+    // numbers through RapidJSON's number reader); the surrogate escape makes
+    // it decline after it has decoded "x\ny" in place, so RapidJSON must get
+    // the text back.
+    for (const char* tail : {R"(1)", R"(-1)", R"(0.5)", R"("\ud83d\ude00")"}) {
+        std::string text = std::string(R"({"a":"x\ny \"q\" \u00e9","k\tey":[true,null,{"b":"")") + "}],\"n\":" + tail + "}";
+        rapidjson::Document doc;
+        std::unique_ptr<char[]> buffer;
+        ASSERT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok()) << text;
+        EXPECT_EQ(std::string(doc["a"].GetString(), doc["a"].GetStringLength()), "x\ny \"q\" \xC3\xA9") << text;
+        // Strings end in a NUL, as RapidJSON's in-situ strings do.
+        EXPECT_EQ(std::strlen(doc["a"].GetString()), doc["a"].GetStringLength()) << text;
+        EXPECT_STREQ(doc["k\tey"][2]["b"].GetString(), "");
+        rapidjson::Document copied;
+        ASSERT_TRUE(parse_json(text, JsonLimits{}, copied).ok());
+        EXPECT_EQ(json_to_string(doc), json_to_string(copied)) << text;
+    }
+}
+
+TEST(ParseJsonInsitu, ErrorsAreRapidJsonsAfterTheFastReaderDeclines) {
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    Status st = parse_json_insitu(R"({"a":"x\ny",})", JsonLimits{}, doc, buffer);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message.find("not valid JSON at offset"), std::string::npos) << st.error().message;
+    EXPECT_TRUE(doc.IsNull());
+    JsonLimits shallow;
+    shallow.max_depth = 3;
+    st = parse_json_insitu(R"({"a":[[{"b":1}]]})", shallow, doc, buffer);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code, ErrorCode::kTooLarge);
+    // Raw bytes 0x1a..0x1f in a string are refused on both paths.
+    st = parse_json_insitu(std::string("{\"a\":\"x\x1by\"}"), JsonLimits{}, doc, buffer);
+    EXPECT_FALSE(st.ok());
+    st = parse_json_insitu(std::string("{\"a\":\"x\x1by\",\"n\":-1}"), JsonLimits{}, doc, buffer);
+    EXPECT_FALSE(st.ok());
 }
 
 TEST(ParseJson, ParsesValidDocument) {
