@@ -98,19 +98,22 @@ private:
     bool root_is_object_ = false;
 };
 
-// For FastJsonReader, which leaves a string's closing quote after it: ends
-// each string with a NUL, as RapidJSON's in-situ strings are (GetString() is
-// a C string). The quote is behind the reader by the time it calls.
-class NulTerminatingHandler : public DepthLimitedHandler {
+// Strings from FastJsonReader as RapidJSON's reader would give them. In
+// situ: ended with a NUL, as RapidJSON's in-situ strings are (GetString() is
+// a C string; the closing quote is behind the reader by the time it calls).
+// Otherwise: copied into the document, which must not point into the
+// temporary buffer.
+template <bool kInsitu>
+class FastReaderHandler : public DepthLimitedHandler {
 public:
     using DepthLimitedHandler::DepthLimitedHandler;
-    bool String(const Ch* s, rapidjson::SizeType n, bool copy) {
-        const_cast<Ch*>(s)[n] = '\0';
-        return DepthLimitedHandler::String(s, n, copy);
+    bool String(const Ch* s, rapidjson::SizeType n, bool) {
+        if (kInsitu) const_cast<Ch*>(s)[n] = '\0';
+        return DepthLimitedHandler::String(s, n, !kInsitu);
     }
-    bool Key(const Ch* s, rapidjson::SizeType n, bool copy) {
-        const_cast<Ch*>(s)[n] = '\0';
-        return DepthLimitedHandler::Key(s, n, copy);
+    bool Key(const Ch* s, rapidjson::SizeType n, bool) {
+        if (kInsitu) const_cast<Ch*>(s)[n] = '\0';
+        return DepthLimitedHandler::Key(s, n, !kInsitu);
     }
 };
 
@@ -187,16 +190,16 @@ Status read_padded(std::string_view text, char* buffer, const JsonLimits& limits
 template <unsigned kFlags>
 Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limits,
                     rapidjson::Document& doc, std::string_view what) {
-    if constexpr ((kFlags & rapidjson::kParseInsituFlag) != 0) {
-        // FastJsonReader first: a third faster on a Claude Code request
-        // (fewer steps per escape), and what it accepts is valid JSON and
-        // UTF-8 with no control bytes. Outside its subset (a surrogate
-        // escape, a number RapidJSON must convert, any error) it declines
-        // and RapidJSON parses a fresh copy, deciding and reporting as
-        // before.
+    // FastJsonReader first: a third faster on a Claude Code request (fewer
+    // steps per escape), and what it accepts is valid JSON and UTF-8 with no
+    // control bytes. Outside its subset (a surrogate escape, any error) it
+    // declines and RapidJSON parses a fresh copy, deciding and reporting as
+    // before.
+    {
         bool accepted = false;
         auto fast = [&](rapidjson::Document& target) {
-            NulTerminatingHandler handler(&target, limits.max_depth);
+            FastReaderHandler<(kFlags & rapidjson::kParseInsituFlag) != 0> handler(&target,
+                                                                               limits.max_depth);
             accepted = FastJsonReader::parse(buffer, text.size(), handler);
             return accepted;
         };
@@ -240,9 +243,11 @@ Status parse_json(std::string_view text, const JsonLimits& limits,
     // Not kParseFullPrecisionFlag: RapidJSON 1.1's full-precision path reads
     // out of bounds on crafted numbers.
     std::string padded;
-    padded.reserve(padded_size(text.size()));
+    // RapidJSON's padding, then FastJsonReader's (see parse_json_insitu).
+    std::size_t size = padded_size(text.size()) + FastJsonReader::kPadding;
+    padded.reserve(size);
     padded.append(text);
-    padded.append(padded_size(text.size()) - text.size(), '\0');
+    padded.append(size - text.size(), '\0');
     return parse_padded<rapidjson::kParseDefaultFlags>(text, padded.data(), limits, doc, what);
 }
 
@@ -329,22 +334,24 @@ const char* find_escape(const char* begin, const char* p, const char* end) {
 // and one append. Text that does (code, tool output: a newline or quote
 // every few dozen bytes) is written through a pointer into room made once,
 // not with two appends per escape.
-void json_append_string(std::string& out, std::string_view s) {
+namespace {
+
+void append_escaped(std::string& out, std::string_view s, bool quoted) {
     static const char hex[] = "0123456789abcdef";
     const char* p = s.data();
     const char* end = p + s.size();
     const char* q = find_escape(p, p, end);
     if (q == end) {
-        out.push_back('"');
+        if (quoted) out.push_back('"');
         out.append(p, s.size());
-        out.push_back('"');
+        if (quoted) out.push_back('"');
         return;
     }
     std::size_t at = out.size();
     out.resize(at + s.size() + s.size() / 4 + 16);
     char* base = out.data();
     char* d = base + at;
-    *d++ = '"';
+    if (quoted) *d++ = '"';
     // Invariant: room for the rest of `s` unescaped and the closing quote.
     while (true) {
         std::size_t run = static_cast<std::size_t>(q - p);
@@ -376,8 +383,16 @@ void json_append_string(std::string& out, std::string_view s) {
         }
         q = find_escape(s.data(), p, end);
     }
-    *d++ = '"';
+    if (quoted) *d++ = '"';
     out.resize(static_cast<std::size_t>(d - base));
+}
+
+}  // namespace
+
+void json_append_string(std::string& out, std::string_view s) { append_escaped(out, s, true); }
+
+void json_append_string_content(std::string& out, std::string_view s) {
+    append_escaped(out, s, false);
 }
 
 bool json_is_object(std::string_view text, const JsonLimits& limits) {

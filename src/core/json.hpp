@@ -77,5 +77,7 @@ std::string json_to_string(const rapidjson::Value& v);
 
 // Appends `s` as a JSON string literal (with quotes) to `out`.
 void json_append_string(std::string& out, std::string_view s);
+// The same without the quotes: one piece of a literal built from several.
+void json_append_string_content(std::string& out, std::string_view s);
 
 }  // namespace llmproxy

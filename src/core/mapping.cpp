@@ -324,6 +324,26 @@ void JsonOut::key(std::string_view k) {
     after_key_ = true;
 }
 
+void JsonOut::joined_string(const std::vector<Piece>& pieces, std::string_view separator) {
+    separate();
+    out_.push_back('"');
+    bool any = false;  // the separator goes only after some text
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+        if (any) json_append_string_content(out_, separator);
+        any = any || !pieces[i].text.empty();
+        // A literal's content (escapes and all) is a valid run of any JSON
+        // string, so a source string joins without being escaped again.
+        std::string_view literal =
+            pieces[i].source ? json_source_literal(*pieces[i].source, source_) : std::string_view();
+        if (!literal.empty()) {
+            out_.append(literal.substr(1, literal.size() - 2));
+        } else {
+            json_append_string_content(out_, pieces[i].text);
+        }
+    }
+    out_.push_back('"');
+}
+
 void JsonOut::value(const rapidjson::Value& v) {
     switch (v.GetType()) {
     case rapidjson::kNullType: null(); return;

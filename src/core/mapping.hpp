@@ -162,6 +162,15 @@ public:
         separate();
         out_ += "null";
     }
+    // A piece of a joined string: a string of the source document (copied as
+    // its literal's content) or other text (escaped).
+    struct Piece {
+        std::string_view text;
+        const rapidjson::Value* source = nullptr;
+    };
+    // One JSON string: the pieces joined by `separator` (none before the
+    // first non-empty piece).
+    void joined_string(const std::vector<Piece>& pieces, std::string_view separator);
     // Serialises a parsed DOM value (numbers keep their parsed form). Strings
     // of the source document are copied as they stand in its text.
     void value(const rapidjson::Value& v);

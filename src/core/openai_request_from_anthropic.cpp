@@ -168,15 +168,11 @@ Status AnthropicToOpenAI::write_system() {
     key("role");
     str("system");
     key("content");
-    if (q_.system_as_string && texts.size() == 1 && texts[0].source) {
-        str(*texts[0].source);
-    } else if (q_.system_as_string) {
-        std::string joined;
-        for (const auto& t : texts) {
-            if (!joined.empty()) joined += "\n\n";
-            joined += t.view();
-        }
-        str(joined);
+    if (q_.system_as_string) {
+        std::vector<JsonOut::Piece> pieces;
+        pieces.reserve(texts.size());
+        for (const auto& t : texts) pieces.push_back({t.view(), t.source});
+        w_.joined_string(pieces, "\n\n");
     } else {
         w_.start_array();
         for (const auto& t : texts) {
@@ -402,15 +398,12 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
     key("role");
     str("user");
     key("content");
-    if (all_text && parts.size() == 1) {
-        part_value(parts[0]);  // plain string: accepted by every server (some reject arrays)
-    } else if (all_text) {
-        std::string joined;
-        for (const Part& p : parts) {
-            if (!joined.empty()) joined.push_back('\n');
-            joined.append(p.text);
-        }
-        str(joined);
+    if (all_text) {
+        // Plain string: accepted by every server (some reject arrays).
+        std::vector<JsonOut::Piece> pieces;
+        pieces.reserve(parts.size());
+        for (const Part& p : parts) pieces.push_back({p.text, p.owned.empty() ? p.source : nullptr});
+        w_.joined_string(pieces, "\n");
     } else {
         w_.start_array();
         for (const Part& p : parts) {

@@ -468,6 +468,23 @@ TEST(AnthropicClientRequest, RequestStringsKeepTheirLiteralsAndMeaning) {
     EXPECT_EQ(std::string(d["messages"][4]["content"].GetString()), dec);
     EXPECT_EQ(std::string(d["tools"][0]["function"]["description"].GetString()), dec);
 
+    // Joined texts (system blocks, user text parts) keep each literal's
+    // content between one pair of quotes; a rebuilt text is escaped.
+    std::string joined = R"({"model":"m","max_tokens":1,"system":[{"type":"text","text":"x-anthropic-billing-header: cc=1\ntab\there"},{"type":"text","text":)" + lit +
+                         R"(}],"messages":[{"role":"user","content":[{"type":"text","text":""},{"type":"text","text":)" + lit + R"(},{"type":"text","text":"b\u0041"}]}]})";
+    AnthropicCase j(joined);
+    ASSERT_TRUE(j.parse_status.ok());
+    auto jr = j.translate();
+    ASSERT_TRUE(jr.ok()) << jr.error().describe();
+    std::string content = lit.substr(1, lit.size() - 2);
+    EXPECT_NE(jr->body.find(R"("tab\there\n\n)" + content + R"(")"), std::string::npos) << jr->body;
+    EXPECT_NE(jr->body.find("\"" + content + R"(\nb\u0041")"), std::string::npos) << jr->body;
+    rapidjson::Document jd;
+    ASSERT_TRUE(parse_json(jr->body, JsonLimits{}, jd).ok()) << jr->body;
+    EXPECT_EQ(std::string(jd["messages"][0]["content"].GetString()), "tab\there\n\n" + dec);
+    // The empty first part adds no separator.
+    EXPECT_EQ(std::string(jd["messages"][1]["content"].GetString()), dec + "\nbA");
+
     // A system text that loses its billing line is rebuilt and escaped.
     std::string billed = R"({"model":"m","max_tokens":1,"system":"x-anthropic-billing-header: cc=1\nkeep \"this\"","messages":[{"role":"user","content":"hi"}]})";
     rapidjson::Document b = translate_ok(billed);

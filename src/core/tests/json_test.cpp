@@ -118,6 +118,21 @@ TEST(ParseJsonInsitu, FastAndFallbackPathsGiveTheSameDocument) {
     }
 }
 
+TEST(ParseJson, StringsAreTheDocumentsOwnOnBothPaths) {
+    // parse_json's document owns its strings: nothing points into the text
+    // or into the padded copy the readers worked on (fast path: first text;
+    // RapidJSON after a decline: second).
+    for (std::string text : {std::string(R"({"short":"ab","long":"a string longer than sixteen bytes\nwith an escape","k\"ey":-0.5})"),
+                             std::string(R"({"short":"ab","long":"a string longer than sixteen bytes\nwith an escape","k\"ey":"\ud83d\ude00"})")}) {
+        rapidjson::Document doc;
+        ASSERT_TRUE(parse_json(text, JsonLimits{}, doc).ok());
+        std::fill(text.begin(), text.end(), 'x');
+        EXPECT_STREQ(doc["short"].GetString(), "ab");
+        EXPECT_STREQ(doc["long"].GetString(), "a string longer than sixteen bytes\nwith an escape");
+        EXPECT_TRUE(doc.HasMember("k\"ey"));
+    }
+}
+
 TEST(ParseJsonInsitu, ErrorsAreRapidJsonsAfterTheFastReaderDeclines) {
     rapidjson::Document doc;
     std::unique_ptr<char[]> buffer;
