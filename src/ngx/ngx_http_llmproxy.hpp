@@ -147,7 +147,6 @@ struct RequestCtx {
     bool                      committed = false;         /* main header sent */
     bool                      finished = false;
     Usage                     usage;                     /* non-stream responses */
-    std::string               out;                       /* transcoder output staging */
     std::string               turn_events;               /* events of this loop turn, unsent */
     ngx_event_t               flush_ev{};                /* posted: writes turn_events */
     u_char                   *event_block = nullptr;     /* reused memory of the event bufs */

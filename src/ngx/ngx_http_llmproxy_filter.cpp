@@ -275,7 +275,10 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
             return NGX_AGAIN;
         }
     }
-    ctx->out.clear();
+    // The transcoder appends straight to this turn's events (no staging
+    // copy); what it adds this call starts at `before`.
+    std::string &out = ctx->turn_events;
+    const std::size_t before = out.size();
     while (ctx->pending != nullptr) {
         ngx_chain_t *cl = ctx->pending;
         ngx_buf_t *b = cl->buf;
@@ -283,9 +286,9 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
         if (n > 0) {
             std::string_view data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
             if (!ctx->at.decode_error.empty()) {
-                ctx->at.transcoder->fail(502, ctx->at.decode_error, ctx->out);
+                ctx->at.transcoder->fail(502, ctx->at.decode_error, out);
             } else {
-                ctx->at.transcoder->feed(data, ctx->out);
+                ctx->at.transcoder->feed(data, out);
             }
             b->pos = b->last;
         }
@@ -296,19 +299,20 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
         ngx_free_chain(r->pool, cl);
     }
     if (ctx->at.upstream_complete) {
-        ctx->at.transcoder->finish(ctx->out);
+        ctx->at.transcoder->finish(out);
     }
-    if (!ctx->committed && !ctx->out.empty()) {
+    const bool added = out.size() > before;
+    if (!ctx->committed && added) {
         // The first event decides: a provider that answers 200 and then an
         // error is a failed attempt that can still be retried elsewhere.
-        if (auto failure = leading_stream_error(ctx->client, ctx->out)) {
+        if (auto failure = leading_stream_error(ctx->client, std::string_view(out).substr(before))) {
             ctx->at.stream_failure = std::move(failure);
             ctx->at.mode = UpstreamMode::kDiscard;
-            ctx->out.clear();
+            out.resize(before);
             return NGX_OK;
         }
     }
-    bool first = !ctx->out.empty() && !ctx->committed;
+    bool first = added && !ctx->committed;
     if (first && commit_stream_header(ctx) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -318,7 +322,6 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     // comes in a call of its own. One write per turn (the posted flush, or
     // send_final with the response's end) instead of one per buffer. A
     // large turn is written at once, for back-pressure.
-    ctx->turn_events.append(ctx->out);
     if (!first && ctx->turn_events.size() < kTurnEventsMax) {
         if (!ctx->turn_events.empty() && !ctx->flush_ev.posted) {
             ctx->flush_ev.handler = flush_handler;
