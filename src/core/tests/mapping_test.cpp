@@ -258,5 +258,25 @@ TEST(JsonOutput, JsonOutWritesBalancedJsonAndRoundTripsValues) {
     EXPECT_EQ(json_to_string(back["list"]), R"(["s",null,true])");
 }
 
+TEST(JsonOutput, KeysNeedingEscapesAreEscaped) {
+    // Plain short keys take the one-copy path; the others the escaper.
+    std::string out;
+    JsonOut w(out);
+    w.start_object();
+    w.key("plain_key");
+    w.uint(1);
+    w.key("q\"uo\\te");
+    w.uint(2);
+    w.key(std::string_view("ctl\x01\n", 5));
+    w.uint(3);
+    w.key(std::string(40, 'k'));
+    w.uint(4);
+    w.key("");
+    w.uint(5);
+    w.end_object();
+    EXPECT_EQ(out, std::string(R"({"plain_key":1,"q\"uo\\te":2,"ctl\u0001\n":3,")") + std::string(40, 'k') +
+                       R"(":4,"":5})");
+}
+
 }  // namespace
 }  // namespace llmproxy
