@@ -18,8 +18,11 @@ bool rapidjson_valid(std::string_view s) {
         void Put(char) {}
     } sink;
     std::string z(s);  // StringStream stops at NUL: check piecewise around them
+    // Validate reads a whole sequence's tail before judging it: room for a
+    // lead byte at the very end.
+    z.append(4, '\0');
     rapidjson::StringStream in(z.c_str());
-    while (static_cast<std::size_t>(in.Tell()) < z.size()) {
+    while (static_cast<std::size_t>(in.Tell()) < s.size()) {
         if (in.Peek() == '\0') {
             in.Take();
             continue;
