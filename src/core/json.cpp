@@ -342,6 +342,14 @@ void append_escaped(std::string& out, std::string_view s, bool quoted) {
     const char* end = p + s.size();
     const char* q = find_escape(p, p, end);
     if (q == end) {
+        if (quoted && s.size() <= 62) {
+            char buf[64];  // a short string: one append, quotes included
+            buf[0] = '"';
+            std::memcpy(buf + 1, p, s.size());
+            buf[s.size() + 1] = '"';
+            out.append(buf, s.size() + 2);
+            return;
+        }
         if (quoted) out.push_back('"');
         out.append(p, s.size());
         if (quoted) out.push_back('"');

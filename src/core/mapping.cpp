@@ -327,9 +327,12 @@ void JsonOut::key(std::string_view k) {
         plain = c >= 0x20 && c != '"' && c != '\\';
     }
     if (plain) {
-        out_.push_back('"');
-        out_.append(k);
-        out_.append("\":", 2);
+        char buf[36];  // one append for the whole "key":
+        buf[0] = '"';
+        std::memcpy(buf + 1, k.data(), k.size());
+        buf[k.size() + 1] = '"';
+        buf[k.size() + 2] = ':';
+        out_.append(buf, k.size() + 3);
     } else {
         json_append_string(out_, k);
         out_.push_back(':');
@@ -362,14 +365,20 @@ void JsonOut::value(const rapidjson::Value& v) {
     case rapidjson::kNullType: null(); return;
     case rapidjson::kFalseType: boolean(false); return;
     case rapidjson::kTrueType: boolean(true); return;
-    case rapidjson::kStringType:
-        if (std::string_view literal = json_source_literal(v, source_); !literal.empty()) {
+    case rapidjson::kStringType: {
+        // A long string of the source is copied as its literal; a short one
+        // (names, types) costs less to escape than to look up.
+        constexpr std::size_t kLiteralMin = 64;
+        std::string_view literal;
+        if (v.GetStringLength() >= kLiteralMin) literal = json_source_literal(v, source_);
+        if (!literal.empty()) {
             separate();
             out_.append(literal);
         } else {
             string({v.GetString(), v.GetStringLength()});
         }
         return;
+    }
     case rapidjson::kNumberType: {
         separate();
         char buf[32];
@@ -392,14 +401,7 @@ void JsonOut::value(const rapidjson::Value& v) {
     case rapidjson::kObjectType:
         start_object();
         for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-            if (std::string_view literal = json_source_literal(m->name, source_); !literal.empty()) {
-                separate();
-                out_.append(literal);
-                out_.push_back(':');
-                after_key_ = true;
-            } else {
-                key({m->name.GetString(), m->name.GetStringLength()});
-            }
+            key({m->name.GetString(), m->name.GetStringLength()});
             value(m->value);
         }
         end_object();

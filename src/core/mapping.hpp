@@ -138,9 +138,7 @@ std::uint64_t fnv1a64(std::string_view s, std::uint64_t seed = 0xcbf29ce48422232
 // are placed automatically. The caller keeps the structure balanced.
 class JsonOut {
 public:
-    explicit JsonOut(std::string& out, InsituSource source = {}) : out_(out), source_(source) {
-        first_.reserve(16);
-    }
+    explicit JsonOut(std::string& out, InsituSource source = {}) : out_(out), source_(source) {}
     void start_object() { open('{'); }
     void end_object() { close('}'); }
     void start_array() { open('['); }
@@ -171,8 +169,8 @@ public:
     // One JSON string: the pieces joined by `separator` (none before the
     // first non-empty piece).
     void joined_string(const std::vector<Piece>& pieces, std::string_view separator);
-    // Serialises a parsed DOM value (numbers keep their parsed form). Strings
-    // of the source document are copied as they stand in its text.
+    // Serialises a parsed DOM value (numbers keep their parsed form). Long
+    // strings of the source document are copied as they stand in its text.
     void value(const rapidjson::Value& v);
 
 private:
@@ -181,7 +179,9 @@ private:
     void close(char c);
     std::string& out_;
     InsituSource source_;
-    std::vector<char> first_;  // per open container: no element written yet
+    // Per open container: no element written yet. A string, so the first 15
+    // levels need no heap (a JsonOut is made per copied value).
+    std::string first_;
     bool after_key_ = false;
 };
 

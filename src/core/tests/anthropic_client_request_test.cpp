@@ -442,8 +442,9 @@ TEST(AnthropicClientRequest, OrphanToolResultStaysVisibleAsText) {
 TEST(AnthropicClientRequest, RequestStringsKeepTheirLiteralsAndMeaning) {
     // Text the request carries through unchanged is copied as the client
     // wrote it (escapes included); text that is rebuilt is escaped afresh.
-    const std::string lit = R"("a\"b\\c\nd \u00e9 \/ \ud83d\ude00")";
-    const std::string dec = "a\"b\\c\nd \xC3\xA9 / \xF0\x9F\x98\x80";
+    // Long enough (64 bytes) to be copied rather than escaped again.
+    const std::string lit = R"("a\"b\\c\nd \u00e9 \/ \ud83d\ude00, then plain text long enough to pass the sixty-four byte mark")";
+    const std::string dec = "a\"b\\c\nd \xC3\xA9 / \xF0\x9F\x98\x80, then plain text long enough to pass the sixty-four byte mark";
     std::string body = R"({"model":"claude-sonnet-4-5","max_tokens":10,)"
         R"("system":[{"type":"text","text":)" + lit + R"(}],)"
         R"("tools":[{"name":"t","description":)" + lit + R"(,"input_schema":{"type":"object","properties":{"p":{"type":"string","description":)" + lit + R"(}}}}],)"
