@@ -345,7 +345,7 @@ void append_escaped(std::string& out, std::string_view s, bool quoted) {
         if (quoted && s.size() <= 62) {
             char buf[64];  // a short string: one append, quotes included
             buf[0] = '"';
-            std::memcpy(buf + 1, p, s.size());
+            if (!s.empty()) std::memcpy(buf + 1, p, s.size());  // data() may be null
             buf[s.size() + 1] = '"';
             out.append(buf, s.size() + 2);
             return;

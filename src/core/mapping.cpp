@@ -329,7 +329,7 @@ void JsonOut::key(std::string_view k) {
     if (plain) {
         char buf[36];  // one append for the whole "key":
         buf[0] = '"';
-        std::memcpy(buf + 1, k.data(), k.size());
+        if (!k.empty()) std::memcpy(buf + 1, k.data(), k.size());  // data() may be null
         buf[k.size() + 1] = '"';
         buf[k.size() + 2] = ':';
         out_.append(buf, k.size() + 3);

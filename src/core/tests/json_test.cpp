@@ -210,6 +210,14 @@ TEST(ParseJson, CommonNumbersParseExactly) {
     EXPECT_EQ(doc[1].GetUint64(), 18446744073709551615ull);
 }
 
+TEST(JsonAppendString, EmptyViewWithoutData) {
+    // A default string_view has a null data(): no copy may touch it (UBSan).
+    std::string out;
+    json_append_string(out, std::string_view());
+    json_append_string_content(out, std::string_view());
+    EXPECT_EQ(out, "\"\"");
+}
+
 TEST(JsonAppendString, EscapesQuotesBackslashesAndNamedControls) {
     std::string out = "x=";
     json_append_string(out, "a\"b\\c\nd\re\tf\bg\fh/");

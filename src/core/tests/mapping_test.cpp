@@ -273,9 +273,11 @@ TEST(JsonOutput, KeysNeedingEscapesAreEscaped) {
     w.uint(4);
     w.key("");
     w.uint(5);
+    w.key(std::string_view());  // null data()
+    w.uint(6);
     w.end_object();
     EXPECT_EQ(out, std::string(R"({"plain_key":1,"q\"uo\\te":2,"ctl\u0001\n":3,")") + std::string(40, 'k') +
-                       R"(":4,"":5})");
+                       R"(":4,"":5,"":6})");
 }
 
 }  // namespace
