@@ -212,7 +212,10 @@ private:
     template <class Handler>
     static bool rapidjson_number(char*& p, Handler& h) {
         NumberForwarder<Handler> forward{h};
-        rapidjson::Reader reader;
+        // The caller's allocator: a Reader otherwise takes one from the heap.
+        // A number never touches the reader's stack.
+        rapidjson::CrtAllocator crt;
+        rapidjson::Reader reader(&crt, 0);
         rapidjson::StringStream in(p);
         reader.Parse<rapidjson::kParseStopWhenDoneFlag>(in, forward);
         if (reader.HasParseError() || !forward.called) return false;
