@@ -10,10 +10,10 @@
 #endif
 
 #include <rapidjson/error/en.h>
-
-#include "core/fast_json_reader.hpp"
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include "core/fast_json_reader.hpp"
 
 namespace llmproxy {
 

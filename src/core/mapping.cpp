@@ -319,24 +319,8 @@ void JsonOut::close(char c) {
 
 void JsonOut::key(std::string_view k) {
     separate();
-    // Keys are short names: one check per byte, then one copy, when nothing
-    // in them needs escaping (the escaper's setup costs more than that).
-    bool plain = k.size() <= 32;
-    for (std::size_t i = 0; plain && i < k.size(); ++i) {
-        auto c = static_cast<unsigned char>(k[i]);
-        plain = c >= 0x20 && c != '"' && c != '\\';
-    }
-    if (plain) {
-        char buf[36];  // one append for the whole "key":
-        buf[0] = '"';
-        if (!k.empty()) std::memcpy(buf + 1, k.data(), k.size());  // data() may be null
-        buf[k.size() + 1] = '"';
-        buf[k.size() + 2] = ':';
-        out_.append(buf, k.size() + 3);
-    } else {
-        json_append_string(out_, k);
-        out_.push_back(':');
-    }
+    json_append_string(out_, k);  // short keys: one append (see append_escaped)
+    out_.push_back(':');
     after_key_ = true;
 }
 

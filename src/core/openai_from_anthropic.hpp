@@ -78,6 +78,8 @@ private:
     // (a JSON literal).
     void begin_chunk(std::string& out);
     void end_chunk(std::string_view finish_reason, std::string& out);
+    // A chunk whose delta is `open` (`{"content":` ...) and `text` as a string.
+    void text_chunk(std::string_view open, std::string_view text, std::string& out);
     int tool_index_for_block(std::uint64_t block) const;
 
     ResponseContext ctx_;

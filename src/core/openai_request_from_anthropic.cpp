@@ -63,13 +63,15 @@ private:
     void str(std::string_view s) { w_.string(s); }
     // A string of the request (its literal is copied, see JsonOut::value).
     void str(const Value& s) { w_.value(s); }
-    void part_value(const Part& p) {
-        if (p.owned.empty() && p.source != nullptr) {
-            str(*p.source);
+    // `s`, or `source` when `s` is that string of the request.
+    void str(std::string_view s, const Value* source) {
+        if (source != nullptr) {
+            str(*source);
         } else {
-            str(p.value());
+            str(s);
         }
     }
+    void part_value(const Part& p) { str(p.value(), p.owned.empty() ? p.source : nullptr); }
 
     Status write_system();
     Status write_messages(const Value& messages);
@@ -180,11 +182,7 @@ Status AnthropicToOpenAI::write_system() {
             key("type");
             str("text");
             key("text");
-            if (t.source) {
-                str(*t.source);
-            } else {
-                str(t.text);
-            }
+            str(t.text, t.source);
             if (q_.pass_cache_control && t.cache_control && t.cache_control->IsObject()) {
                 key("cache_control");
                 w_.value(*t.cache_control);
@@ -207,11 +205,7 @@ void AnthropicToOpenAI::write_tool_message(std::string_view id, std::string_view
     key("tool_call_id");
     str(id);
     key("content");
-    if (source != nullptr) {
-        str(*source);
-    } else {
-        str(text);
-    }
+    str(text, source);
     w_.end_object();
 }
 

@@ -415,12 +415,7 @@ void OpenAIStreamEncoder::on_block_start(std::string& out) {
     } else {
         return;
     }
-    begin_chunk(out);
-    append(out, open);
-    json_append_string(out, fields_.block_text);
-    out += '}';
-    append(out, kNullFinishTail);
-    started_ = true;
+    text_chunk(open, fields_.block_text, out);
     // redacted_thinking is encrypted and unreadable; server-tool blocks only
     // appear for server tools, which this route never declares.
 }
@@ -451,10 +446,15 @@ void OpenAIStreamEncoder::on_block_delta(std::string& out) {
         // responses have no field for; citations_delta: no chunk counterpart.
         return;
     }
-    // The per-token path: prefix, delta, fixed tail, each one append.
+    text_chunk(open, fields_.delta_text, out);
+}
+
+// The per-token path: prefix, text, fixed tail, each one append.
+void OpenAIStreamEncoder::text_chunk(std::string_view open, std::string_view text,
+                                     std::string& out) {
     begin_chunk(out);
     append(out, open);
-    json_append_string(out, fields_.delta_text);
+    json_append_string(out, text);
     out += '}';
     append(out, kNullFinishTail);
     started_ = true;
