@@ -17,6 +17,8 @@ const ANT = DIALECTS.anthropic;
 const OPEN_MS = 2000;
 const LOG_FIELDS = ['pid', 'route', 'provider', 'model', 'attempts', 'status'];
 
+// probe.log holds the inference requests only: a status request's line is
+// written after its response, so it could land inside the next burst's slice.
 // Bursts go to a second listener with reuseport: the kernel spreads its
 // connections over both workers' sockets (on the shared socket one worker
 // may well accept a whole burst).
@@ -30,7 +32,7 @@ before(async () => {
     log_format llmproxy_probe '$pid|$llmproxy_route|$llmproxy_provider|$llmproxy_model|$llmproxy_attempts|$status';`,
     extraServer: `listen 127.0.0.1:${spreadPort} reuseport;
         access_log __DIR__/probe.log llmproxy_probe;
-        location = /llmproxy/status { llmproxy_status; allow 127.0.0.1; deny all; }`,
+        location = /llmproxy/status { llmproxy_status; allow 127.0.0.1; deny all; access_log off; }`,
     routes: [['fb-*', 'mockant/claude-primary,mockoai/gpt-fallback'],
       ['claude-*', 'mockant/claude-real'], ['default', 'mockoai/gpt-mock']] });
 });
