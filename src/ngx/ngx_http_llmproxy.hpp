@@ -47,6 +47,7 @@ struct MainConf {
     u_char                    master_key[32];
     ngx_flag_t                has_master_key;
     Zone                     *zone;
+    size_t                    malloc_retain;  /* 0: off */
 
     /* worker runtime (init_process); the reader is owned here */
     store::StoreReader       *reader;

@@ -8,11 +8,18 @@
 #include <exception>
 #include <new>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace llmproxy::ngx {
 namespace {
 
 constexpr ngx_msec_t kReaderCheckInterval = 60000;
 constexpr ngx_msec_t kReopenInterval = 1000;
+constexpr ssize_t kMallocRetainMin = 128 * 1024;
+constexpr ssize_t kMallocRetainMax = 32 * 1024 * 1024;
+constexpr size_t kMallocRetainDefault = 16 * 1024 * 1024;
 
 void *create_main_conf(ngx_conf_t *cf) noexcept;
 char *init_main_conf(ngx_conf_t *cf, void *conf) noexcept;
@@ -21,6 +28,7 @@ char *merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) noexcept;
 char *set_llmproxy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_timeouts(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 char *set_breaker(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
+char *set_malloc_retain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) noexcept;
 ngx_int_t preconfiguration(ngx_conf_t *cf) noexcept;
 ngx_int_t postconfiguration(ngx_conf_t *cf) noexcept;
 ngx_int_t init_process(ngx_cycle_t *cycle) noexcept;
@@ -45,6 +53,13 @@ ngx_command_t commands[] = {
     { ngx_string("llmproxy_zone"),
       NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2,
       set_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      nullptr },
+
+    { ngx_string("llmproxy_malloc_retain"),
+      NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+      set_malloc_retain,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       nullptr },
@@ -129,7 +144,35 @@ ngx_http_module_t module_ctx = {
 
 void *create_main_conf(ngx_conf_t *cf) noexcept {
     auto *mcf = static_cast<MainConf *>(ngx_pcalloc(cf->pool, sizeof(MainConf)));
+    if (mcf == nullptr) {
+        return nullptr;
+    }
+    mcf->malloc_retain = NGX_CONF_UNSET_SIZE;
     return mcf;
+}
+
+// "llmproxy_malloc_retain SIZE | off". Sizes from 128k (glibc's own
+// threshold) to 32m (the largest mmap threshold glibc accepts).
+char *set_malloc_retain(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept {
+    auto *mcf = static_cast<MainConf *>(conf);
+    if (mcf->malloc_retain != NGX_CONF_UNSET_SIZE) {
+        return const_cast<char *>("is duplicate");
+    }
+    ngx_str_t *value = static_cast<ngx_str_t *>(cf->args->elts);
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        mcf->malloc_retain = 0;
+        return NGX_CONF_OK;
+    }
+    ssize_t size = ngx_parse_size(&value[1]);
+    if (size == NGX_ERROR || size < kMallocRetainMin || size > kMallocRetainMax) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llmproxy_malloc_retain: \"%V\" is not \"off\" or a size from 128k "
+                           "to 32m",
+                           &value[1]);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+    mcf->malloc_retain = static_cast<size_t>(size);
+    return NGX_CONF_OK;
 }
 
 char *init_main_conf(ngx_conf_t *cf, void *conf) noexcept {
@@ -344,9 +387,44 @@ void reader_check_handler(ngx_event_t *ev) noexcept {
     }
 }
 
+// Every request allocates and frees buffers of tens to hundreds of KB (the
+// body, its translation, JSON documents). With glibc's defaults the heap's
+// top is given back to the system as soon as 128 KB of it are free and taken
+// again by the next requests: a brk() pair and a page fault per 4 KB touched,
+// for every request of a busy worker. Keeping freed memory up to the limit,
+// and serving allocations below it from the heap, ends that churn.
+// Unset, it applies only where the gateway is configured (a store), not to
+// every nginx that loads the module.
+void tune_malloc(MainConf *mcf, ngx_log_t *log) {
+    size_t retain = mcf->malloc_retain;
+    if (retain == NGX_CONF_UNSET_SIZE) {
+        retain = mcf->store_path.len > 0 ? kMallocRetainDefault : 0;
+    }
+    if (retain == 0) {
+        return;
+    }
+#if defined(__GLIBC__)
+    int size = static_cast<int>(retain);
+    if (mallopt(M_MMAP_THRESHOLD, size) != 1 || mallopt(M_TRIM_THRESHOLD, size) != 1) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "llmproxy: mallopt(%d) failed: malloc keeps its defaults",
+                      size);
+        return;
+    }
+    ngx_log_error(NGX_LOG_INFO, log, 0, "llmproxy: worker heap keeps up to %uz bytes freed",
+                  retain);
+#else
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "llmproxy: llmproxy_malloc_retain has no effect without glibc");
+#endif
+}
+
 ngx_int_t init_process(ngx_cycle_t *cycle) noexcept {
     MainConf *mcf = cycle_main_conf(cycle);
-    if (mcf == nullptr || mcf->store_path.len == 0) {
+    if (mcf == nullptr) {
+        return NGX_OK;
+    }
+    tune_malloc(mcf, cycle->log);
+    if (mcf->store_path.len == 0) {
         return NGX_OK;
     }
     try {
