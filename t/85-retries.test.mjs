@@ -42,6 +42,20 @@ describe('same target', () => {
     assert.equal(anthropic, 3);
   });
 
+  test('every attempt of a passthrough sends the client\'s bytes, model spliced in', async () => {
+    // Large enough to arrive in several reads; spacing a re-serialiser would lose.
+    const raw = `{ "model" : "claude-x",\n "max_tokens": 5, "messages": [{"role":"user","content":"${'z\\n'.repeat(40000)}"}] }`;
+    gw.mocks.anthropic.enqueue(providerErrorScenario('anthropic', 529), providerErrorScenario('anthropic', 503));
+    const { result: r, anthropic } = await counting(() => gw.post(ANT.path, raw));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(anthropic, 3);
+    const want = raw.replace('"claude-x"', '"claude-real"');
+    for (const attempt of gw.mocks.anthropic.requests.slice(-3)) {
+      assert.equal(attempt.headers['content-length'], String(Buffer.byteLength(want)));
+      assert.ok(attempt.raw === want, 'the provider got the client\'s bytes with only the model replaced');
+    }
+  });
+
   test('connection reset, then success', async () => {
     gw.mocks.openai.enqueue({ type: 'destroy' });
     const { result: r, openai } = await counting(() => gw.post(OAI.path, OAI.body()));

@@ -24,6 +24,13 @@ std::string_view string_member(const rapidjson::Value& obj, const char* name) {
 
 }  // namespace
 
+std::string TranslatedRequest::joined() const {
+    std::string all;
+    all.reserve(size());
+    all.append(head).append(body).append(tail);
+    return all;
+}
+
 Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect provider,
                                             const TranslateOptions& opts) {
     Result<TranslatedRequest> result = [&]() -> Result<TranslatedRequest> {
@@ -36,12 +43,12 @@ Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect pr
         std::string model;
         json_append_string(model, opts.target_model);
         if (!opts.max_tokens_cap && req.model_token_length != 0) {
-            // The common passthrough: splice the model where peek_request saw it.
+            // The common passthrough: splice the model where peek_request
+            // saw it, around the client's own bytes (no copy of the body).
             std::string_view raw = req.raw;
-            out.body.reserve(raw.size() + model.size());
-            out.body.append(raw.substr(0, req.model_token_offset));
-            out.body.append(model);
-            out.body.append(raw.substr(req.model_token_offset + req.model_token_length));
+            out.head = raw.substr(0, req.model_token_offset);
+            out.body = std::move(model);
+            out.tail = raw.substr(req.model_token_offset + req.model_token_length);
             return out;
         }
         std::vector<std::pair<std::string_view, std::string>> repl;

@@ -100,8 +100,17 @@ struct ResponseContext {
 };
 
 struct TranslatedRequest {
+    // The provider's body is `head`, then `body`, then `tail`. The common
+    // passthrough splices the model into the client's bytes without copying
+    // them: head and tail are then views of ParsedRequest::raw (valid while
+    // it is) and body is the new model's literal. Otherwise both are empty.
+    std::string_view head;
     std::string body;
+    std::string_view tail;
     ResponseContext response;
+
+    std::size_t size() const { return head.size() + body.size() + tail.size(); }
+    std::string joined() const;  // the whole body as one string
 };
 
 // Translates a parsed request to the provider's dialect. For

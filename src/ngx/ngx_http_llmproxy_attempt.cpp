@@ -398,16 +398,17 @@ ngx_int_t start_route(ngx_http_request_t *r, RequestCtx *ctx) {
 void attempt_committed(RequestCtx *ctx) {
     record(ctx, false);
     // No retry can follow a committed stream: drop what only a new attempt
-    // would need (the body copy, nginx's buffers of the client's body), so
-    // thousands of long-lived streams cost little memory each. The
-    // provider's body goes too once nginx has sent all of it (the
-    // subrequest's body buffer points into it).
-    std::string().swap(ctx->body_copy);
-    ctx->parsed.raw = {};
-    release_client_body(ctx->request);
+    // would need, so thousands of long-lived streams cost little memory
+    // each. Once nginx has sent all of the provider's body (the subrequest's
+    // buffers point into it), that goes too, and with it the client's
+    // body: the body copy or nginx's buffers, which a passthrough sends from.
     ngx_http_request_t *sr = ctx->at.sr;
     if (sr != nullptr && sr->upstream != nullptr && sr->upstream->request_body_sent) {
         std::string().swap(ctx->at.translated.body);
+        ctx->at.translated.head = ctx->at.translated.tail = {};
+        std::string().swap(ctx->body_copy);
+        ctx->parsed.raw = {};
+        release_client_body(ctx->request);
     }
 }
 

@@ -148,29 +148,46 @@ ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx) {
     sr->method_name = post;
     sr->header_only = 0;
 
-    // The provider's body is sent from the attempt's own string, not a
-    // copy: it lives until the request ends, or until the next attempt,
-    // which starts only after this subrequest has finished.
-    std::string &body = ctx->at.translated.body;
+    // The provider's body is sent from where it lies, not copied: the
+    // attempt's own string, and for a spliced passthrough the client's bytes
+    // around it. Both live until the request ends, or until the next
+    // attempt, which starts only after this subrequest has finished.
+    const TranslatedRequest &tr = ctx->at.translated;
     auto *rb = static_cast<ngx_http_request_body_t *>(
         ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t)));
-    auto *b = static_cast<ngx_buf_t *>(ngx_calloc_buf(r->pool));
-    ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
-    if (rb == nullptr || b == nullptr || cl == nullptr) {
+    if (rb == nullptr) {
         return NGX_ERROR;
     }
-    b->start = b->pos = reinterpret_cast<u_char *>(body.data());
-    b->end = b->last = b->pos + body.size();
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-    cl->buf = b;
-    cl->next = nullptr;
-    rb->bufs = cl;
-    rb->buf = b;
+    ngx_chain_t **tail = &rb->bufs;
+    const std::string_view parts[] = {tr.head, tr.body, tr.tail};
+    for (std::string_view part : parts) {
+        if (part.empty()) {
+            continue;  // nginx refuses zero-size buffers
+        }
+        auto *b = static_cast<ngx_buf_t *>(ngx_calloc_buf(r->pool));
+        ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
+        if (b == nullptr || cl == nullptr) {
+            return NGX_ERROR;
+        }
+        auto *data = reinterpret_cast<u_char *>(const_cast<char *>(part.data()));
+        b->start = b->pos = data;
+        b->end = b->last = data + part.size();
+        b->memory = 1;
+        cl->buf = b;
+        cl->next = nullptr;
+        *tail = cl;
+        tail = &cl->next;
+        rb->buf = b;
+    }
+    if (rb->buf == nullptr) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: empty provider request body");
+        return NGX_ERROR;
+    }
+    rb->buf->last_buf = 1;
+    rb->buf->last_in_chain = 1;
     sr->request_body = rb;
 
-    if (build_upstream_headers(r, sr, ctx, body.size()) != NGX_OK) {
+    if (build_upstream_headers(r, sr, ctx, tr.size()) != NGX_OK) {
         return NGX_ERROR;
     }
 

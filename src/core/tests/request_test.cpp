@@ -520,7 +520,7 @@ std::string passthrough_body(const ParsedRequest& req, std::string_view target) 
     opts.target_model = target;
     auto tr = translate_request(req, req.dialect, opts);
     EXPECT_TRUE(tr.ok()) << tr.error().describe();
-    return tr.ok() ? tr->body : std::string();
+    return tr.ok() ? tr->joined() : std::string();
 }
 
 TEST(PassthroughRewrite, SpliceAtPeekedOffsetKeepsEveryOtherByte) {
@@ -535,6 +535,34 @@ TEST(PassthroughRewrite, SpliceAtPeekedOffsetKeepsEveryOtherByte) {
     // The same result through the full parse.
     ASSERT_TRUE(ensure_parsed(req, JsonLimits{}).ok());
     EXPECT_EQ(passthrough_body(req, "new \"q\""), want);
+}
+
+// The splice refers to the client's bytes instead of copying them: the
+// provider's body is head + the new literal + tail, with head and tail inside
+// the raw body. Other rewrites (duplicates, the max_tokens cap) are one string.
+TEST(PassthroughRewrite, SpliceRefersToTheClientBytes) {
+    std::string body = R"({"messages":[],"model":"old","max_tokens":9})";
+    ParsedRequest req;
+    ASSERT_TRUE(peek(Dialect::kAnthropic, body, req).ok());
+    TranslateOptions opts;
+    opts.target_model = "new";
+    auto tr = translate_request(req, Dialect::kAnthropic, opts);
+    ASSERT_TRUE(tr.ok());
+    EXPECT_EQ(tr->head.data(), body.data());
+    EXPECT_EQ(tr->head, R"({"messages":[],"model":)");
+    EXPECT_EQ(tr->body, R"("new")");
+    EXPECT_EQ(tr->tail.data(), body.data() + body.find(",\"max_tokens\""));
+    EXPECT_EQ(tr->tail, R"(,"max_tokens":9})");
+    EXPECT_EQ(tr->size(), tr->joined().size());
+    EXPECT_EQ(tr->joined(), R"({"messages":[],"model":"new","max_tokens":9})");
+
+    ASSERT_TRUE(ensure_parsed(req, JsonLimits{}).ok());
+    opts.max_tokens_cap = 4;
+    auto capped = translate_request(req, Dialect::kAnthropic, opts);
+    ASSERT_TRUE(capped.ok());
+    EXPECT_TRUE(capped->head.empty());
+    EXPECT_TRUE(capped->tail.empty());
+    EXPECT_EQ(capped->body, R"({"messages":[],"model":"new","max_tokens":4})");
 }
 
 TEST(PassthroughRewrite, DuplicateModelKeysAllRewritten) {
