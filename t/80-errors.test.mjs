@@ -40,6 +40,27 @@ describe('malformed requests -> 400 invalid_request_error, provider untouched', 
   }
 });
 
+describe('"stream" that is not a boolean -> 400, passthrough and translated, provider untouched', () => {
+  // The model comes first, so the peek that routes stops before "stream":
+  // both the rest of the peek (passthrough) and the full parse (translated)
+  // must still refuse it.
+  const cases = [
+    ['anthropic', 'claude-sonnet-4-5'], ['anthropic', 'gpt-4o'],
+    ['openai', 'gpt-4o-mini'], ['openai', 'claude-opus-4-1'],
+  ];
+  for (const [dialect, model] of cases) {
+    test(`${dialect} client, model ${model}`, async () => {
+      const d = DIALECTS[dialect];
+      const before = gw.totalUpstreamRequests();
+      const raw = `{"model":"${model}","max_tokens":8,"messages":[{"role":"user","content":"hi"}],"stream":"yes"}`;
+      const r = await gw.post(d.path, raw);
+      const err = assertDialectError(dialect, r, 400, 'invalid_request_error');
+      assert.match(JSON.stringify(err), /stream/);
+      assert.equal(gw.totalUpstreamRequests(), before);
+    });
+  }
+});
+
 describe('provider failures before the response starts -> 502 in the dialect', () => {
   for (const dialect of ['anthropic', 'openai']) {
     test(`${dialect}: connection reset by the provider`, async () => {

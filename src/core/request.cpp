@@ -16,6 +16,7 @@ public:
 
     std::size_t pos() const { return pos_; }
     bool at_end() const { return pos_ >= s_.size(); }
+    void seek(std::size_t pos) { pos_ = pos; }
     char peek() const { return at_end() ? '\0' : s_[pos_]; }
     void advance() { ++pos_; }
 
@@ -116,13 +117,22 @@ bool content_has_image(const rapidjson::Value& content, Dialect d) {
 
 // Calls on_member(key_raw, value_start, value_end) for each member of the
 // top-level object, in order, until it returns false. Returns false when the
-// text does not start with an object.
+// text does not start with an object. With `resume_after` (the value_end of
+// a member seen before), it goes on with the members after that one.
 template <class OnMember>
-bool for_each_top_level_member(std::string_view raw, OnMember&& on_member) {
+bool for_each_top_level_member(std::string_view raw, OnMember&& on_member,
+                               std::size_t resume_after = 0) {
     JsonScanner sc(raw);
-    sc.skip_ws();
-    if (sc.peek() != '{') return false;
-    sc.advance();
+    if (resume_after == 0) {
+        sc.skip_ws();
+        if (sc.peek() != '{') return false;
+        sc.advance();
+    } else {
+        sc.seek(resume_after);
+        sc.skip_ws();
+        if (sc.peek() != ',') return true;
+        sc.advance();
+    }
     while (true) {
         sc.skip_ws();
         if (sc.peek() != '"') break;
@@ -175,6 +185,21 @@ std::string replace_top_level_values(
     return out;
 }
 
+namespace {
+
+// The first "stream" member's value: true, or false/null; anything else is
+// the client's error.
+Status read_stream(std::string_view value, RequestFacts& facts) {
+    if (value == "true") {
+        facts.stream = true;
+    } else if (value != "false" && value != "null") {
+        return make_error(ErrorCode::kInvalidRequest, "stream", "must be a boolean");
+    }
+    return Status();
+}
+
+}  // namespace
+
 Status peek_request(Dialect client, std::string_view body, const JsonLimits& limits,
                     ParsedRequest& out) {
     out.dialect = client;
@@ -182,24 +207,18 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
     out.facts = RequestFacts{};
     out.doc.SetNull();
     out.model_token_length = 0;
+    out.peek = PeekState{};
     if (body.size() > limits.max_bytes) {
         return make_error(ErrorCode::kTooLarge, "",
                           "request body is larger than " + std::to_string(limits.max_bytes) +
                               " bytes");
     }
     bool have_model = false;
-    bool have_stream = false;
     Status problem;
     bool object = for_each_top_level_member(body, [&](std::string_view key, std::size_t start,
                                                       std::size_t end) {
         std::string_view value = body.substr(start, end - start);
         if (key_equals(key, "model")) {
-            if (have_model) {
-                // A duplicate: the first value counts (as in the full parse),
-                // and the rewrite must replace every occurrence.
-                out.model_token_length = 0;
-                return true;
-            }
             if (value.size() < 3 || value.front() != '"') {
                 problem = make_error(ErrorCode::kInvalidRequest, "model",
                                      "must be a non-empty string");
@@ -220,15 +239,14 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
             }
             out.model_token_offset = start;
             out.model_token_length = value.size();
+            out.peek.resume_after = end;
             have_model = true;
-        } else if (key_equals(key, "stream") && !have_stream) {
-            have_stream = true;
-            if (value == "true") {
-                out.facts.stream = true;
-            } else if (value != "false" && value != "null") {
-                problem = make_error(ErrorCode::kInvalidRequest, "stream", "must be a boolean");
-                return false;
-            }
+            return false;  // the rest waits for finish_peek
+        }
+        if (key_equals(key, "stream") && !out.peek.saw_stream) {
+            out.peek.saw_stream = true;
+            problem = read_stream(value, out.facts);
+            return problem.ok();
         }
         return true;
     });
@@ -242,13 +260,50 @@ Status peek_request(Dialect client, std::string_view body, const JsonLimits& lim
     return Status();
 }
 
+Status finish_peek(ParsedRequest& req) {
+    if (req.peek.complete) return Status();
+    Status problem;
+    for_each_top_level_member(
+        req.raw,
+        [&](std::string_view key, std::size_t start, std::size_t end) {
+            if (key_equals(key, "model")) {
+                // A duplicate: the first value counts (as in the full parse),
+                // and the rewrite must replace every occurrence.
+                req.model_token_length = 0;
+            } else if (key_equals(key, "stream") && !req.peek.saw_stream) {
+                req.peek.saw_stream = true;
+                problem = read_stream(req.raw.substr(start, end - start), req.facts);
+                return problem.ok();
+            }
+            return true;
+        },
+        req.peek.resume_after);
+    if (!problem.ok()) return problem;
+    req.peek.complete = true;
+    return Status();
+}
+
 Status ensure_parsed(ParsedRequest& req, const JsonLimits& limits) {
     if (req.doc.IsObject()) return Status();
     // Same body: the model token peek_request found is still where it was.
     std::size_t offset = req.model_token_offset, length = req.model_token_length;
+    PeekState peek = req.peek;
     Status st = parse_request(req.dialect, req.raw, limits, req);
     req.model_token_offset = offset;
     req.model_token_length = length;
+    req.peek = peek;
+    if (st.ok() && !req.peek.complete) {
+        // The document has every member: a later duplicate "model" is seen
+        // here without scanning the rest of the text again.
+        int models = 0;
+        for (const auto& m : req.doc.GetObject()) {
+            if (m.name.GetStringLength() == 5 && std::memcmp(m.name.GetString(), "model", 5) == 0) {
+                ++models;
+            }
+        }
+        if (models > 1) req.model_token_length = 0;
+        req.peek.complete = true;
+    }
     return st;
 }
 
@@ -264,6 +319,7 @@ Status parse_request(Dialect client, std::string_view body, const JsonLimits& li
     out.raw = body;
     out.facts = RequestFacts{};
     out.model_token_length = 0;  // only peek_request knows where the token is
+    out.peek = PeekState{};
     if (Status st = parse_json_insitu(body, limits, out.doc, out.doc_text); !st.ok()) return st;
     const rapidjson::Value& doc = out.doc;
     if (!doc.IsObject()) {

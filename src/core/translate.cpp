@@ -42,7 +42,7 @@ Result<TranslatedRequest> translate_request(const ParsedRequest& req, Dialect pr
         TranslatedRequest out;
         std::string model;
         json_append_string(model, opts.target_model);
-        if (!opts.max_tokens_cap && req.model_token_length != 0) {
+        if (!opts.max_tokens_cap && req.model_token_length != 0 && req.peek.complete) {
             // The common passthrough: splice the model where peek_request
             // saw it, around the client's own bytes (no copy of the body).
             std::string_view raw = req.raw;

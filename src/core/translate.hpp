@@ -34,6 +34,14 @@ struct RequestFacts {
     std::uint64_t estimated_input_tokens = 0;
 };
 
+// How far peek_request has read the top-level members: it stops at the
+// first "model" (all routing needs); finish_peek reads the rest.
+struct PeekState {
+    std::size_t resume_after = 0;  // the end of the model's value
+    bool saw_stream = false;       // the first "stream" member was read
+    bool complete = false;         // every member was read (or the full parse ran)
+};
+
 class ParsedRequest {
 public:
     Dialect dialect = Dialect::kAnthropic;
@@ -45,6 +53,7 @@ public:
     // (quotes included), so a passthrough rewrite is one splice, no rescan.
     std::size_t model_token_offset = 0;
     std::size_t model_token_length = 0;
+    PeekState peek;
     // For copying the request's string literals as they stand (JsonOut).
     InsituSource insitu_source() const { return {doc_text.get(), raw}; }
 };
@@ -55,12 +64,16 @@ Status parse_request(Dialect client, std::string_view body, const JsonLimits& li
                      ParsedRequest& out);
 
 // The cheap first look used on every request: finds the top-level "model"
-// (required, a non-empty string) and "stream" with a scan that builds no
-// DOM, leaving `out.doc` null. Passthrough requests need nothing more;
-// ensure_parsed() does the full parse_request when a translation, a scenario
-// decision or a token estimate needs it.
+// (required, a non-empty string) with a scan that builds no DOM, leaving
+// `out.doc` null, and stops there: routing needs nothing more. Then either
+// finish_peek() reads the remaining members ("stream", a duplicate "model";
+// a passthrough needs nothing more) or ensure_parsed() does the full
+// parse_request when a translation, a scenario decision or a token estimate
+// needs it, so a translated body is not scanned twice. facts.stream is known
+// only after one of them.
 Status peek_request(Dialect client, std::string_view body, const JsonLimits& limits,
                     ParsedRequest& out);
+Status finish_peek(ParsedRequest& req);
 Status ensure_parsed(ParsedRequest& req, const JsonLimits& limits);
 
 // Same-dialect passthrough: `raw` with the top-level "model" value replaced by

@@ -355,10 +355,13 @@ ngx_int_t begin_attempt(ngx_http_request_t *r, RequestCtx *ctx, const ErrorRespo
     if (cap != p->record.model_max_tokens.end()) {
         opts.max_tokens_cap = cap->second;
     }
-    if ((p->record.format != ctx->client || opts.max_tokens_cap) && !ctx->parsed.doc.IsObject()) {
-        if (Status st = ensure_parsed(ctx->parsed, json_limits(r)); !st.ok()) {
-            return send_error(r, ctx->client, error_response(ctx->client, st.error()));
-        }
+    // A translation (or the max_tokens clamp) needs the whole document; a
+    // passthrough only the rest of the peek (stream, a duplicate model).
+    const bool full_parse = p->record.format != ctx->client || opts.max_tokens_cap;
+    if (Status st = full_parse ? ensure_parsed(ctx->parsed, json_limits(r))
+                               : finish_peek(ctx->parsed);
+        !st.ok()) {
+        return send_error(r, ctx->client, error_response(ctx->client, st.error()));
     }
     auto translated = translate_request(ctx->parsed, p->record.format, opts);
     if (!translated.ok()) {

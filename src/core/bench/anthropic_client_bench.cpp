@@ -61,12 +61,13 @@ void BM_ClaudeCodeRequest_TranslateOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_ClaudeCodeRequest_TranslateOnly)->Unit(benchmark::kMicrosecond);
 
-// peek_request, the DOM-free look every request gets (model, stream).
+// peek_request and finish_peek: the DOM-free look a passthrough gets.
 void BM_ClaudeCodeRequest_Peek(benchmark::State& state) {
     const std::string body = fixture();
     for (auto _ : state) {
         ParsedRequest req;
         Status st = peek_request(Dialect::kAnthropic, body, JsonLimits{}, req);
+        if (st.ok()) st = finish_peek(req);
         if (!st.ok()) {
             state.SkipWithError(st.error().describe().c_str());
             return;

@@ -15,8 +15,10 @@ Status parse(Dialect d, std::string_view body, ParsedRequest& out) {
     return parse_request(d, body, JsonLimits{}, out);
 }
 
+// The whole peek a passthrough gets: peek_request, then finish_peek.
 Status peek(Dialect d, std::string_view body, ParsedRequest& out) {
-    return peek_request(d, body, JsonLimits{}, out);
+    Status st = peek_request(d, body, JsonLimits{}, out);
+    return st.ok() ? finish_peek(out) : st;
 }
 
 RequestFacts facts_of(Dialect d, std::string_view body) {
@@ -511,6 +513,79 @@ TEST(RequestFacts, OpenAIWebSearchOptions) {
 TEST(RequestFacts, OpenAIWebSearchOptionsNullIsNotWebSearch) {
     EXPECT_FALSE(facts_of(Dialect::kOpenAI, R"({"model":"m","messages":[],"web_search_options":null})")
                      .has_web_search);
+}
+
+// ---- the peek in two steps ------------------------------------------------
+
+// peek_request stops at the first "model": routing needs nothing more, and
+// a translated request's full parse should not follow a scan of the rest.
+TEST(PeekInSteps, StopsAtTheModelAndFinishPeekReadsTheRest) {
+    std::string body = R"({"model":"m","stream":"yes","messages":[1,2,3]})";
+    ParsedRequest req;
+    ASSERT_TRUE(peek_request(Dialect::kOpenAI, body, JsonLimits{}, req).ok());
+    EXPECT_EQ(req.facts.model, "m");
+    EXPECT_FALSE(req.peek.complete);
+    EXPECT_EQ(req.peek.resume_after, req.model_token_offset + req.model_token_length);
+    EXPECT_FALSE(req.facts.stream);  // not read yet
+    expect_error(finish_peek(req), ErrorCode::kInvalidRequest, "stream");
+
+    body = R"({"model":"m", "tools":[{"a":"}"}], "stream" : true })";
+    ASSERT_TRUE(peek_request(Dialect::kOpenAI, body, JsonLimits{}, req).ok());
+    ASSERT_TRUE(finish_peek(req).ok());
+    EXPECT_TRUE(req.facts.stream);
+    EXPECT_TRUE(req.peek.complete);
+    ASSERT_TRUE(finish_peek(req).ok());  // once is enough; again changes nothing
+    EXPECT_TRUE(req.facts.stream);
+}
+
+TEST(PeekInSteps, StreamBeforeTheModelIsReadByTheFirstStep) {
+    ParsedRequest req;
+    ASSERT_TRUE(peek_request(Dialect::kAnthropic, R"({"stream":true,"model":"m","stream":false})",
+                             JsonLimits{}, req)
+                    .ok());
+    EXPECT_TRUE(req.facts.stream);
+    ASSERT_TRUE(finish_peek(req).ok());
+    EXPECT_TRUE(req.facts.stream);  // the first one counts, as in the full parse
+    expect_error(peek_request(Dialect::kAnthropic, R"({"stream":2,"model":"m"})", JsonLimits{}, req),
+                 ErrorCode::kInvalidRequest, "stream");
+}
+
+// A passthrough splices only after the whole peek: before it, a duplicate
+// "model" later in the body could still be waiting.
+TEST(PeekInSteps, SpliceOnlyAfterTheWholeBodyWasSeen) {
+    std::string body = R"({"model":"a","messages":[],"model":"b"})";
+    ParsedRequest req;
+    ASSERT_TRUE(peek_request(Dialect::kAnthropic, body, JsonLimits{}, req).ok());
+    TranslateOptions opts;
+    opts.target_model = "t";
+    auto early = translate_request(req, Dialect::kAnthropic, opts);
+    ASSERT_TRUE(early.ok());
+    EXPECT_TRUE(early->head.empty());  // no splice: the rewrite of every "model"
+    EXPECT_EQ(early->joined(), R"({"model":"t","messages":[],"model":"t"})");
+}
+
+// The full parse after the first step sees a later duplicate in the document
+// instead of scanning the text again.
+TEST(PeekInSteps, FullParseAfterTheFirstStepFindsDuplicates) {
+    TranslateOptions opts;
+    opts.target_model = "t";
+    for (bool duplicate : {false, true}) {
+        std::string body = duplicate ? R"({"model":"a","messages":[],"stream":true,"model":"b"})"
+                                     : R"({"model":"a","messages":[],"stream":true})";
+        ParsedRequest req;
+        ASSERT_TRUE(peek_request(Dialect::kAnthropic, body, JsonLimits{}, req).ok());
+        ASSERT_TRUE(ensure_parsed(req, JsonLimits{}).ok());
+        EXPECT_TRUE(req.peek.complete);
+        EXPECT_TRUE(req.facts.stream);
+        EXPECT_EQ(req.facts.model, "a");
+        EXPECT_EQ(req.model_token_length, duplicate ? 0u : 3u) << body;
+        auto tr = translate_request(req, Dialect::kAnthropic, opts);
+        ASSERT_TRUE(tr.ok());
+        EXPECT_EQ(tr->head.empty(), duplicate);
+        std::string want = duplicate ? R"({"model":"t","messages":[],"stream":true,"model":"t"})"
+                                     : R"({"model":"t","messages":[],"stream":true})";
+        EXPECT_EQ(tr->joined(), want);
+    }
 }
 
 // ---- same-dialect passthrough body (peek offsets -> translate_request) ----
