@@ -67,10 +67,12 @@ describe('llmproxy_malloc_retain in the workers', () => {
   const gateways = [];
   after(async () => { for (const gw of gateways) await gw.stop(); });
 
-  // 60 KB bodies: under glibc's 128 KB thresholds, so with its defaults every
-  // request's buffers land at the top of the heap and are trimmed after it.
+  // Translated requests (Anthropic client, OpenAI provider) with 60 KB bodies:
+  // each buffer is under glibc's 128 KB mmap threshold, so with its defaults
+  // they land at the top of the heap and more than 128 KB is trimmed after
+  // every request.
   const big = 'x'.repeat(60 * 1024);
-  const body = { model: 'claude-test', max_tokens: 16, messages: [{ role: 'user', content: big }] };
+  const body = { model: 'gpt-test', max_tokens: 16, messages: [{ role: 'user', content: big }] };
 
   async function faultsPerRequests(gw, n) {
     const [worker] = gw.workerPids();
