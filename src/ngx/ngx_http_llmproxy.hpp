@@ -149,6 +149,7 @@ struct RequestCtx {
     bool                      finished = false;
     Usage                     usage;                     /* non-stream responses */
     std::string               turn_events;               /* events of this loop turn, unsent */
+    std::string               sending;                   /* earlier turn_events, a buffer in nginx */
     ngx_event_t               flush_ev{};                /* posted: writes turn_events */
     u_char                   *event_block = nullptr;     /* reused memory of the event bufs */
     std::size_t               event_block_size = 0;
@@ -186,6 +187,7 @@ void stop_timers(RequestCtx *ctx);
 ngx_int_t pass_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data);
 ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view data,
                       ngx_chain_t ***tail);
+ngx_int_t emit_turn_events(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t ***tail);
 
 /* subrequest.cpp */
 ngx_int_t start_upstream(ngx_http_request_t *r, RequestCtx *ctx);

@@ -204,10 +204,9 @@ ngx_int_t send_final(ngx_http_request_t *r, RequestCtx *ctx, std::string_view ex
     ctx->turn_events.append(extra);
     ngx_chain_t *out = nullptr;
     ngx_chain_t **tail = &out;
-    if (emit_events(r, ctx, ctx->turn_events, &tail) != NGX_OK) {
+    if (emit_turn_events(r, ctx, &tail) != NGX_OK) {
         return NGX_ERROR;
     }
-    ctx->turn_events.clear();
     auto *b = static_cast<ngx_buf_t *>(ngx_calloc_buf(r->pool));
     ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
     if (b == nullptr || cl == nullptr) {

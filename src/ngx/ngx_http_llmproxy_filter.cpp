@@ -182,6 +182,24 @@ void collect(RequestCtx *ctx, ngx_chain_t *in, std::size_t cap) {
     }
 }
 
+// One flushed memory buffer of `size` bytes at `data`, appended at *tail.
+ngx_int_t queue_event_buf(ngx_http_request_t *r, RequestCtx *ctx, u_char *data, std::size_t size,
+                          ngx_chain_t ***tail) {
+    ngx_chain_t *cl = ngx_chain_get_free_buf(r->pool, &ctx->free);
+    if (cl == nullptr) {
+        return NGX_ERROR;
+    }
+    ngx_buf_t *b = cl->buf;
+    b->start = b->pos = data;
+    b->end = b->last = data + size;
+    b->memory = 1;
+    b->flush = 1;
+    b->tag = reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module);
+    **tail = cl;
+    *tail = &cl->next;
+    return NGX_OK;
+}
+
 }  // namespace
 
 // Queues `data` (whole SSE events, each ending "\n\n") as one flushed
@@ -211,35 +229,56 @@ ngx_int_t emit_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view d
         }
     }
     ngx_memcpy(block, data.data(), data.size());
-    ngx_chain_t *cl = ngx_chain_get_free_buf(r->pool, &ctx->free);
-    if (cl == nullptr) {
-        return NGX_ERROR;
+    return queue_event_buf(r, ctx, block, data.size(), tail);
+}
+
+// Queues the turn's events (ctx->turn_events) like emit_events, without the
+// copy when nothing sent earlier is still in nginx's hands: the string itself
+// becomes the buffer (ctx->sending), and the one sent before, free again,
+// takes the next turn's events with its capacity.
+ngx_int_t emit_turn_events(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t ***tail) {
+    if (ctx->turn_events.empty()) {
+        return NGX_OK;
     }
-    ngx_buf_t *b = cl->buf;
-    b->start = b->pos = block;
-    b->end = b->last = block + data.size();
-    b->memory = 1;
-    b->flush = 1;
-    b->tag = reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module);
-    **tail = cl;
-    *tail = &cl->next;
-    return NGX_OK;
+    if (ctx->busy != nullptr) {
+        ngx_int_t rc = emit_events(r, ctx, ctx->turn_events, tail);
+        ctx->turn_events.clear();
+        return rc;
+    }
+    ctx->sending.swap(ctx->turn_events);
+    ctx->turn_events.clear();
+    return queue_event_buf(r, ctx, reinterpret_cast<u_char *>(ctx->sending.data()),
+                           ctx->sending.size(), tail);
 }
 
 namespace {
 
 constexpr std::size_t kTurnEventsMax = 64 * 1024;
 
+// Writes the queued event buffers: from the subrequest while it runs, from
+// the main request after it. What nginx could not send yet stays busy.
+ngx_int_t output_events(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *out) {
+    if (out == nullptr) {
+        return NGX_OK;
+    }
+    ctx->last_output = ngx_current_msec;
+    ngx_int_t rc = r == r->main ? ngx_http_output_filter(r, out) : next_body_filter(r, out);
+    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
+                            reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
+    return rc;
+}
+
 // Writes the events of this turn (ctx->turn_events) through the subrequest.
 ngx_int_t flush_turn_events(ngx_http_request_t *sr, RequestCtx *ctx) {
     if (ctx->flush_ev.posted) {
         ngx_delete_posted_event(&ctx->flush_ev);
     }
-    // pass_events copies the events into its buffers: the string keeps its
-    // capacity for the next turn.
-    ngx_int_t rc = pass_events(sr, ctx, ctx->turn_events);
-    ctx->turn_events.clear();
-    return rc;
+    ngx_chain_t *out = nullptr;
+    ngx_chain_t **tail = &out;
+    if (emit_turn_events(sr, ctx, &tail) != NGX_OK) {
+        return NGX_ERROR;
+    }
+    return output_events(sr, ctx, out);
 }
 
 // Posted at the first event of a turn; runs after the turn's I/O handlers.
@@ -374,14 +413,7 @@ ngx_int_t pass_events(ngx_http_request_t *r, RequestCtx *ctx, std::string_view d
     if (emit_events(r, ctx, data, &tail) != NGX_OK) {
         return NGX_ERROR;
     }
-    if (out == nullptr) {
-        return NGX_OK;
-    }
-    ctx->last_output = ngx_current_msec;
-    ngx_int_t rc = r == r->main ? ngx_http_output_filter(r, out) : next_body_filter(r, out);
-    ngx_chain_update_chains(r->pool, &ctx->free, &ctx->busy, &out,
-                            reinterpret_cast<ngx_buf_tag_t>(&ngx_http_llmproxy_module));
-    return rc;
+    return output_events(r, ctx, out);
 }
 
 ngx_int_t init_upstream_filters(ngx_conf_t *cf) {
