@@ -189,15 +189,24 @@ private:
             tail_.clear();
             pass_event(event, out);
         }
-        while (!ended_ && !bytes.empty()) {
-            std::size_t blank = bytes.find("\n\n");
-            if (blank == std::string_view::npos) {
-                keep_tail(bytes, out);
-                return;
+        // Consecutive events forwarded unread leave in one append.
+        std::size_t run_start = 0, run_end = 0, at = 0;
+        while (!ended_ && at < bytes.size()) {
+            std::size_t blank = bytes.find("\n\n", at);
+            if (blank == std::string_view::npos) break;
+            std::string_view event = bytes.substr(at, blank + 2 - at);
+            if (forwarded_as_is(event)) {
+                if (run_end != at) run_start = at;
+                run_end = blank + 2;
+            } else {
+                out.append(bytes.substr(run_start, run_end - run_start));
+                run_start = run_end = 0;
+                pass_event(event, out);
             }
-            pass_event(bytes.substr(0, blank + 2), out);
-            bytes.remove_prefix(blank + 2);
+            at = blank + 2;
         }
+        out.append(bytes.substr(run_start, run_end - run_start));
+        if (!ended_ && at < bytes.size()) keep_tail(bytes.substr(at), out);
     }
 
     void keep_tail(std::string_view bytes, std::string& out) {
@@ -208,20 +217,26 @@ private:
         tail_.append(bytes);
     }
 
+    // An LF-framed event ("event: NAME\ndata:...\n\n", no blank line
+    // before it) whose bytes go out unchanged (forwarded_unread).
+    bool forwarded_as_is(std::string_view event) {
+        constexpr std::string_view kEvent = "event: ";
+        if (event.substr(0, kEvent.size()) != kEvent) return false;
+        std::size_t nl = event.find('\n');
+        std::string_view name = event.substr(kEvent.size(), nl - kEvent.size());
+        if (!forwarded_unread(name) || event.substr(nl + 1, 5) != "data:") return false;
+        started_ = true;
+        return true;
+    }
+
     // One complete LF-framed event (ending "\n\n", maybe after blank lines).
     void pass_event(std::string_view event, std::string& out) {
         std::size_t start = event.find_first_not_of('\n');
         if (start == std::string_view::npos || ended_) return;
         event.remove_prefix(start);
-        constexpr std::string_view kEvent = "event: ";
-        if (event.substr(0, kEvent.size()) == kEvent) {
-            std::size_t nl = event.find('\n');
-            std::string_view name = event.substr(kEvent.size(), nl - kEvent.size());
-            if (forwarded_unread(name) && event.substr(nl + 1, 5) == "data:") {
-                started_ = true;
-                out.append(event);
-                return;
-            }
+        if (forwarded_as_is(event)) {
+            out.append(event);
+            return;
         }
         parse(event, out);
     }

@@ -255,6 +255,22 @@ TEST(PassthroughAnthropic, UnreadEventsKeepTheProviderFraming) {
     EXPECT_EQ(out, input);
 }
 
+// Runs of unread events leave in one piece: runs broken by read events
+// (message_delta, a provider error) and by a blank line before an event.
+TEST(PassthroughAnthropic, RunsOfUnreadEventsBrokenByReadEventsAndBlankLines) {
+    std::string delta = anthropic_event(
+        "content_block_delta",
+        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ab"}})");
+    std::string mdelta = anthropic_event(
+        "message_delta", R"({"type":"message_delta","delta":{"stop_reason":null},"usage":{"output_tokens":2}})");
+    std::string error = anthropic_event(
+        "error", R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})");
+    std::string start = anthropic_event("message_start", kMessageStart);
+    std::string input = start + delta + delta + mdelta + delta + "\n" + delta + delta + error + delta;
+    std::string out = run(Dialect::kAnthropic, input, ctx_for(""));
+    EXPECT_EQ(out, start + delta + delta + mdelta + delta + delta + delta + error + delta);
+}
+
 TEST(PassthroughAnthropic, ExtraBlankLinesBetweenEventsAreDropped) {
     std::string input = anthropic_event("message_start", kMessageStart) + "\n\n" +
                         anthropic_body_events() + "\n" +
