@@ -30,6 +30,78 @@ const char* json_skip_string(const char* p, const char* end) {
     return end;
 }
 
+const char* json_skip_value(const char* p, const char* end) {
+    if (p >= end) return end;
+    if (*p == '"') return json_skip_string(p + 1, end);
+    if (*p == '{' || *p == '[') {
+        unsigned depth = 0;
+        while (p < end) {
+            char c = *p;
+            if (c == '"') {
+                p = json_skip_string(p + 1, end);
+                continue;
+            }
+            ++p;
+            if (c == '{' || c == '[') {
+                ++depth;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                return p;
+            }
+        }
+        return end;
+    }
+    while (p < end) {  // number, true, false, null
+        char c = *p;
+        if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            break;
+        }
+        ++p;
+    }
+    return p;
+}
+
+namespace {
+
+// Where value `v` of the in-situ document begins in `src.raw`, or nullptr:
+// a string at its opening quote; a container at the bracket before its first
+// element (recursively), which must be a string or a container.
+const char* source_value_start(const rapidjson::Value& v, const InsituSource& src) {
+    const char* first = nullptr;
+    char open = 0;
+    if (v.IsString()) {
+        std::string_view literal = json_source_literal(v, src);
+        return literal.empty() ? nullptr : literal.data();
+    }
+    if (v.IsObject() && v.MemberCount() > 0) {
+        std::string_view name = json_source_literal(v.MemberBegin()->name, src);
+        first = name.empty() ? nullptr : name.data();
+        open = '{';
+    } else if (v.IsArray() && !v.Empty()) {
+        first = source_value_start(v[0], src);
+        open = '[';
+    }
+    if (first == nullptr) return nullptr;
+    const char* begin = src.raw.data();
+    while (first > begin) {
+        char c = *--first;
+        if (c == open) return first;
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return nullptr;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::string_view json_source_span(const rapidjson::Value& v, const InsituSource& src) {
+    const char* start = source_value_start(v, src);
+    if (start == nullptr) return {};
+    if (v.IsString()) return json_source_literal(v, src);
+    const char* end = src.raw.data() + src.raw.size();
+    const char* stop = json_skip_value(start, end);
+    if (stop == end && stop[-1] != (v.IsObject() ? '}' : ']')) return {};
+    return {start, static_cast<std::size_t>(stop - start)};
+}
+
 std::string_view json_source_literal(const rapidjson::Value& v, const InsituSource& src) {
     if (src.buffer == nullptr || !v.IsString()) return {};
     auto at = reinterpret_cast<std::uintptr_t>(v.GetString());

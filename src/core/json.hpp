@@ -72,6 +72,20 @@ bool json_is_object(std::string_view text, const JsonLimits& limits);
 // strings (most of an LLM request's bytes) cost little.
 const char* json_skip_string(const char* p, const char* end);
 
+// Given `p` at the first byte of a value, returns the position just past it
+// (or `end` when it is cut short): a string, a container with everything in
+// it, or a number or literal. A scan for token boundaries, not a validation.
+const char* json_skip_value(const char* p, const char* end);
+
+// The text of `v` (a string, or an object or array that is not empty) as it
+// stands in `src.raw`, when `v` belongs to that in-situ document; empty
+// otherwise. The container is found from its first string (its literal's
+// place in the text) and ends where its brackets close. Copying it writes
+// the same JSON value without walking the document again. `v` must be as the
+// parse left it: a container changed afterwards (or a copy sharing its
+// strings and then changed) would be found as the text it was parsed from.
+std::string_view json_source_span(const rapidjson::Value& v, const InsituSource& src);
+
 // Serialises a value compactly.
 std::string json_to_string(const rapidjson::Value& v);
 

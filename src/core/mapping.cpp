@@ -378,18 +378,26 @@ void JsonOut::value(const rapidjson::Value& v) {
         return;
     }
     case rapidjson::kArrayType:
-        start_array();
-        for (const auto& e : v.GetArray()) value(e);
-        end_array();
-        return;
-    case rapidjson::kObjectType:
-        start_object();
-        for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-            key({m->name.GetString(), m->name.GetStringLength()});
-            value(m->value);
+    case rapidjson::kObjectType: {
+        // A container of the source document is copied as it stands in the
+        // text (tool schemas are most of a coding agent's request).
+        if (std::string_view span = json_source_span(v, source_); !span.empty()) {
+            separate();
+            out_.append(span);
+        } else if (v.IsArray()) {
+            start_array();
+            for (const auto& e : v.GetArray()) value(e);
+            end_array();
+        } else {
+            start_object();
+            for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+                key({m->name.GetString(), m->name.GetStringLength()});
+                value(m->value);
+            }
+            end_object();
         }
-        end_object();
         return;
+    }
     }
 }
 

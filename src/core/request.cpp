@@ -40,37 +40,8 @@ public:
 
     void skip_value() {
         skip_ws();
-        char c = peek();
-        if (c == '"') {
-            string_token();
-            return;
-        }
-        if (c == '{' || c == '[') {
-            unsigned depth = 0;
-            while (!at_end()) {
-                char d = s_[pos_];
-                if (d == '"') {
-                    string_token();
-                    continue;
-                }
-                ++pos_;
-                if (d == '{' || d == '[') {
-                    ++depth;
-                } else if (d == '}' || d == ']') {
-                    if (--depth == 0) return;
-                }
-            }
-            return;
-        }
-        // number, true, false, null
-        while (!at_end()) {
-            char d = s_[pos_];
-            if (d == ',' || d == '}' || d == ']' || d == ' ' || d == '\t' || d == '\n' ||
-                d == '\r') {
-                break;
-            }
-            ++pos_;
-        }
+        const char* end = s_.data() + s_.size();
+        pos_ = static_cast<std::size_t>(json_skip_value(s_.data() + pos_, end) - s_.data());
     }
 
 private:

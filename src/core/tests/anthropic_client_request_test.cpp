@@ -495,6 +495,31 @@ TEST(AnthropicClientRequest, RequestStringsKeepTheirLiteralsAndMeaning) {
         << json_to_string(b["messages"][0]);
 }
 
+TEST(AnthropicClientRequest, ToolSchemaContainersAreCopiedAsWritten) {
+    // The schema's containers go out as the client wrote them (spacing,
+    // number forms, escapes); the wrapper the translator adds ("type" here)
+    // is its own. Values are unchanged.
+    const std::string props = R"({ "path" : {"type":"string", "description":"a \"quoted\"\npath"},
+      "depth": {"type":"integer","maximum":1.50E1, "enum":[1, 2 ,3]} })";
+    const std::string required = R"([ "path" ])";
+    std::string body = R"({"model":"claude-sonnet-4-5","max_tokens":10,"tools":[{"name":"read","input_schema":)"
+                       R"({"properties":)" + props + R"(,"required":)" + required + R"(}}],)"
+                       R"("messages":[{"role":"user","content":"hi"}]})";
+    AnthropicCase c(body);
+    ASSERT_TRUE(c.parse_status.ok()) << c.parse_status.error().describe();
+    auto r = c.translate();
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    EXPECT_NE(r->body.find("\"properties\":" + props), std::string::npos) << r->body;
+    EXPECT_NE(r->body.find("\"required\":" + required), std::string::npos) << r->body;
+    rapidjson::Document out;
+    ASSERT_TRUE(parse_json(r->body, JsonLimits{}, out).ok()) << r->body;
+    const rapidjson::Value& params = out["tools"][0]["function"]["parameters"];
+    EXPECT_TRUE(JsonEq(json_to_string(params),
+                       R"({"type":"object","properties":{"path":{"type":"string","description":"a \"quoted\"\npath"},)"
+                       R"("depth":{"type":"integer","maximum":15.0,"enum":[1,2,3]}},"required":["path"]})"))
+        << json_to_string(params);
+}
+
 TEST(AnthropicClientRequest, WrongTypedInputIsATypedErrorNamingTheField) {
     struct Row { const char* body; const char* field; };
     for (Row row : {

@@ -98,6 +98,63 @@ TEST(JsonSourceLiteral, EmptyForStringsNotOfThatText) {
     EXPECT_TRUE(json_source_literal(copied["a"], {buffer.get(), text}).empty());
 }
 
+TEST(JsonSkipValue, EndsWhereTheValueEnds) {
+    auto skipped = [](std::string_view text) {
+        const char* end = text.data() + text.size();
+        return std::string(text.data(), json_skip_value(text.data(), end));
+    };
+    EXPECT_EQ(skipped(R"("a\"}b" , 1)"), R"("a\"}b")");
+    EXPECT_EQ(skipped(R"({"a":["}",{"b":"\\"}],"c":{}} ,"x")"), R"({"a":["}",{"b":"\\"}],"c":{}})");
+    EXPECT_EQ(skipped(R"([1,[2,[3]],"]"]],9)"), R"([1,[2,[3]],"]"])");
+    EXPECT_EQ(skipped("-12.5e3,"), "-12.5e3");
+    EXPECT_EQ(skipped("true}"), "true");
+    EXPECT_EQ(skipped(R"({"a":[1,2)"), R"({"a":[1,2)");  // cut short: all of it
+    EXPECT_EQ(skipped(""), "");
+}
+
+// The text of a string or a non-empty container of member `key`.
+std::string source_span_of(std::string_view text, const char* key) {
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    EXPECT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
+    return std::string(json_source_span(doc[key], {buffer.get(), text}));
+}
+
+TEST(JsonSourceSpan, ContainersAsWritten) {
+    std::string text =
+        "{\"o\": { \"k\" :\t[1, 2.50, \"}\\\"\"], \"e\":{}, \"u\":\"\\u00e9\" } ,"
+        "\"a\":[ {\"x\":1} ,\"s\"],\"s\":\"a\\nb\",\"n\":[1,{\"y\":2}],"
+        "\"empty\":{},\"nested\":[[\"q\"]],\"num\":7}";
+    EXPECT_EQ(source_span_of(text, "o"), "{ \"k\" :\t[1, 2.50, \"}\\\"\"], \"e\":{}, \"u\":\"\\u00e9\" }");
+    EXPECT_EQ(source_span_of(text, "a"), "[ {\"x\":1} ,\"s\"]");
+    EXPECT_EQ(source_span_of(text, "s"), "\"a\\nb\"");
+    EXPECT_EQ(source_span_of(text, "nested"), "[[\"q\"]]");
+    // Not found from the text: an array that starts with a number, an empty
+    // container, a number.
+    EXPECT_EQ(source_span_of(text, "n"), "");
+    EXPECT_EQ(source_span_of(text, "empty"), "");
+    EXPECT_EQ(source_span_of(text, "num"), "");
+}
+
+TEST(JsonSourceSpan, EmptyForValuesNotOfThatText) {
+    std::string text = R"({"o":{"k":"v"}})";
+    rapidjson::Document doc;
+    std::unique_ptr<char[]> buffer;
+    ASSERT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
+    EXPECT_EQ(json_source_span(doc["o"], {buffer.get(), text}), R"({"k":"v"})");
+    EXPECT_TRUE(json_source_span(doc["o"], {}).empty());
+    rapidjson::Document copied;
+    ASSERT_TRUE(parse_json(text, JsonLimits{}, copied).ok());
+    EXPECT_TRUE(json_source_span(copied["o"], {buffer.get(), text}).empty());
+    // A copy that copies its strings is not of the text. (One that shares them,
+    // RapidJSON's default, is found as the original: json_source_span is for
+    // values of the document as parsed, which the translators never modify.)
+    rapidjson::Value copy(rapidjson::kObjectType);
+    copy.AddMember(rapidjson::Value("k", doc.GetAllocator()), rapidjson::Value("v", doc.GetAllocator()),
+                   doc.GetAllocator());
+    EXPECT_TRUE(json_source_span(copy, {buffer.get(), text}).empty());
+}
+
 TEST(ParseJsonInsitu, FastAndFallbackPathsGiveTheSameDocument) {
     // The fast reader takes the first three (the signed and fractional
     // numbers through RapidJSON's number reader); the surrogate escape makes

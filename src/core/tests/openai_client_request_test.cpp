@@ -59,6 +59,21 @@ TEST(OpenAIClientRequest, PlainUserStringGetsTargetModelAndDefaultMaxTokens) {
             "messages":[{"role":"user","content":[{"type":"text","text":"Hello"}]}]})"));
 }
 
+// A function's parameters become input_schema as the client wrote them.
+TEST(OpenAIClientRequest, ToolParametersAreCopiedAsWritten) {
+    const std::string params = R"({ "type" : "object", "properties": {"q": {"type":"string","pattern":"^\\d+$"}},
+      "required" : ["q"] })";
+    OpenAIRequestCase c{R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],)"
+                        R"("tools":[{"type":"function","function":{"name":"find","parameters":)" + params + "}}]}"};
+    ASSERT_TRUE(c.parse_status.ok()) << c.parse_status.error().describe();
+    auto r = c.translate(default_options());
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    EXPECT_NE(r->body.find("\"input_schema\":" + params), std::string::npos) << r->body;
+    EXPECT_TRUE(JsonEq(r->body,
+        R"({"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],)"
+        R"("tools":[{"name":"find","input_schema":{"type":"object","properties":{"q":{"type":"string","pattern":"^\\d+$"}},"required":["q"]}}]})"));
+}
+
 TEST(OpenAIClientRequest, EmptyTargetModelKeepsClientModel) {
     TranslateOptions opts;
     EXPECT_TRUE(Translates(
