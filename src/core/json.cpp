@@ -30,10 +30,119 @@ const char* json_skip_string(const char* p, const char* end) {
     return end;
 }
 
+namespace {
+
+#if defined(__SSE2__)
+// A container's end found 64 bytes at a time, with bit masks instead of a
+// branch per string: quotes that are not escaped bound the strings (a prefix
+// XOR marks the bytes inside them), and only brackets outside strings move
+// the depth. Token-boundary scanning, as the byte loop below does.
+class ContainerScanner {
+public:
+    // `p` at the container's opening bracket.
+    const char* skip(const char* p, const char* end) {
+        while (end - p >= 64) {
+            if (const char* stop = block(p, p); stop != nullptr) return stop;
+            p += 64;
+            if (string_carry_ != 0 && quotes_ == 0) {
+                // 64 bytes of one string: the rest of a long one goes faster
+                // with memchr (json_skip_string), from a byte not escaped.
+                p = json_skip_string(p + escape_carry_, end);
+                string_carry_ = escape_carry_ = 0;
+            }
+        }
+        if (p < end) {
+            // The tail, zero-padded: NUL bytes are not structural.
+            alignas(16) char tail[64] = {};
+            std::memcpy(tail, p, static_cast<std::size_t>(end - p));
+            if (const char* stop = block(tail, p); stop != nullptr) return stop;
+        }
+        return end;
+    }
+
+private:
+    static constexpr std::uint64_t kEvenBits = 0x5555555555555555ULL;
+
+    static std::uint64_t eq_mask(__m128i v, char c, int shift) {
+        auto m = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+        return static_cast<std::uint64_t>(m) << shift;
+    }
+
+    // Bit i = XOR of bits 0..i: set from an opening quote up to (not
+    // including) its closing one.
+    static std::uint64_t prefix_xor(std::uint64_t x) {
+        x ^= x << 1;
+        x ^= x << 2;
+        x ^= x << 4;
+        x ^= x << 8;
+        x ^= x << 16;
+        x ^= x << 32;
+        return x;
+    }
+
+    // The bytes escaped by a backslash: the one after each run of an odd
+    // number of them. A run that starts at an even bit ends (adding its
+    // start carries through it) at an odd bit when its length is odd, and
+    // the other way round. escape_carry_: the block's first byte is escaped.
+    std::uint64_t escaped(std::uint64_t backslash) {
+        std::uint64_t b = backslash & ~escape_carry_;  // an escaped backslash starts no run
+        std::uint64_t starts = b & ~(b << 1);
+        std::uint64_t even_ends = (b + (starts & kEvenBits)) & ~b;
+        std::uint64_t odd_ends = (b + (starts & ~kEvenBits)) & ~b;
+        std::uint64_t out = (even_ends & ~kEvenBits) | (odd_ends & kEvenBits) | escape_carry_;
+        escape_carry_ = 0;
+        if (b >> 63) {  // the last run goes on into the next block
+            int last_start = 63 - __builtin_clzll(starts);
+            escape_carry_ = static_cast<std::uint64_t>(last_start & 1);  // odd length so far
+        }
+        return out;
+    }
+
+    // One block of 64 bytes at `bytes`, which stand for the text at `at`.
+    const char* block(const char* bytes, const char* at) {
+        std::uint64_t quote = 0, backslash = 0, open = 0, close = 0;
+        const __m128i fold = _mm_set1_epi8(0x20);  // '[' -> '{', ']' -> '}'
+        for (int i = 0; i < 4; ++i) {
+            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 16 * i));
+            __m128i folded = _mm_or_si128(v, fold);
+            quote |= eq_mask(v, '"', 16 * i);
+            backslash |= eq_mask(v, '\\', 16 * i);
+            open |= eq_mask(folded, '{', 16 * i);
+            close |= eq_mask(folded, '}', 16 * i);
+        }
+        if ((backslash | escape_carry_) != 0) quote &= ~escaped(backslash);
+        quotes_ = quote;
+        std::uint64_t in_string = prefix_xor(quote) ^ string_carry_;
+        string_carry_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(in_string) >> 63);
+        open &= ~in_string;
+        close &= ~in_string;
+        for (std::uint64_t brackets = open | close; brackets != 0; brackets &= brackets - 1) {
+            std::uint64_t bit = brackets & (~brackets + 1);
+            if (open & bit) {
+                ++depth_;
+            } else if (--depth_ == 0) {
+                return at + __builtin_ctzll(bit) + 1;
+            }
+        }
+        return nullptr;
+    }
+
+    std::size_t depth_ = 0;
+    std::uint64_t quotes_ = 0;        // the last block's string-bounding quotes
+    std::uint64_t escape_carry_ = 0;
+    std::uint64_t string_carry_ = 0;  // all ones while inside a string
+};
+#endif
+
+}  // namespace
+
 const char* json_skip_value(const char* p, const char* end) {
     if (p >= end) return end;
     if (*p == '"') return json_skip_string(p + 1, end);
     if (*p == '{' || *p == '[') {
+#if defined(__SSE2__)
+        return ContainerScanner().skip(p, end);
+#else
         unsigned depth = 0;
         while (p < end) {
             char c = *p;
@@ -49,6 +158,7 @@ const char* json_skip_value(const char* p, const char* end) {
             }
         }
         return end;
+#endif
     }
     while (p < end) {  // number, true, false, null
         char c = *p;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -110,6 +112,69 @@ TEST(JsonSkipValue, EndsWhereTheValueEnds) {
     EXPECT_EQ(skipped("true}"), "true");
     EXPECT_EQ(skipped(R"({"a":[1,2)"), R"({"a":[1,2)");  // cut short: all of it
     EXPECT_EQ(skipped(""), "");
+}
+
+// Random JSON values with what trips a container scan: brackets and quotes
+// inside strings, runs of backslashes of every length before quotes, long
+// strings and deep nesting across 64-byte blocks. The scan must end exactly
+// where the generated value ends, whatever follows it.
+class RandomJson {
+public:
+    explicit RandomJson(unsigned seed) : rng_(seed) {}
+
+    std::string value(int depth = 0) {
+        int kind = pick(depth > 6 ? 2 : 5);
+        if (kind == 0) return string();
+        if (kind == 1) return pick(2) ? "-12.5e3" : "true";
+        std::string out(1, kind == 2 ? '[' : '{');
+        int n = pick(6);
+        for (int i = 0; i < n; ++i) {
+            if (i) out += pick(2) ? "," : " ,\n ";
+            if (kind != 2) out += string() + " : ";
+            out += value(depth + 1);
+        }
+        out += kind == 2 ? ']' : '}';
+        return out;
+    }
+
+private:
+    int pick(int n) { return static_cast<int>(rng_() % static_cast<unsigned>(n)); }
+
+    std::string string() {
+        std::string out = "\"";
+        int n = pick(4) == 0 ? 40 + pick(200) : pick(12);
+        for (int i = 0; i < n; ++i) {
+            switch (pick(8)) {
+            case 0: out += std::string(static_cast<std::size_t>(2 * pick(4)), '\\'); break;  // even runs
+            case 1: out += std::string(static_cast<std::size_t>(2 * pick(4)), '\\') + "\\\""; break;  // odd run + quote
+            case 2: out += "{[}]"[pick(4)]; break;
+            case 3: out += "\\n"; break;
+            default: out += "abc "[pick(4)]; break;
+            }
+        }
+        return out + "\"";
+    }
+
+    std::mt19937 rng_;
+};
+
+TEST(JsonSkipValue, RandomContainersEndExactly) {
+    RandomJson gen(20261122);
+    int containers = 0;
+    for (int i = 0; i < 3000; ++i) {
+        std::string v = gen.value();
+        if (v[0] != '{' && v[0] != '[') continue;
+        ++containers;
+        for (std::string_view after : {"", ",\"x\":\"}\"}", "]]]]"}) {
+            std::string text = v + std::string(after);
+            const char* end = json_skip_value(text.data(), text.data() + text.size());
+            ASSERT_EQ(static_cast<std::size_t>(end - text.data()), v.size()) << text;
+        }
+        // Cut short: the whole rest.
+        std::string cut = v.substr(0, v.size() - 1);
+        ASSERT_EQ(json_skip_value(cut.data(), cut.data() + cut.size()), cut.data() + cut.size()) << cut;
+    }
+    EXPECT_GT(containers, 1000);
 }
 
 // The text of a string or a non-empty container of member `key`.
