@@ -167,6 +167,12 @@ Status gather_body(ngx_http_request_t *r, RequestCtx *ctx, std::string_view *out
         return Status();
     }
     std::string &body = ctx->body_copy;
+    std::size_t total = 0;
+    for (ngx_chain_t *c = cl; c != nullptr; c = c->next) {
+        total += c->buf->in_file ? static_cast<std::size_t>(c->buf->file_last - c->buf->file_pos)
+                                 : static_cast<std::size_t>(c->buf->last - c->buf->pos);
+    }
+    body.reserve(total);  // one allocation, not one per growth
     for (; cl != nullptr; cl = cl->next) {
         ngx_buf_t *b = cl->buf;
         if (b->in_file) {
