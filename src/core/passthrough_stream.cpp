@@ -185,9 +185,8 @@ private:
             }
             tail_.append(bytes.data(), end);
             bytes.remove_prefix(end);
-            std::string event = std::move(tail_);
-            tail_.clear();
-            pass_event(event, out);
+            pass_event(tail_, out);  // never touches tail_
+            tail_.clear();           // its capacity serves the next cut event
         }
         // Consecutive events forwarded unread leave in one append.
         std::size_t run_start = 0, run_end = 0, at = 0;
