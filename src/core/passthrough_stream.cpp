@@ -191,12 +191,6 @@ private:
         // Consecutive events forwarded unread leave in one append.
         std::size_t run_start = 0, run_end = 0, at = 0;
         while (!ended_ && at < bytes.size()) {
-            if (std::size_t stop = unread_event_end(bytes, at); stop != std::string_view::npos) {
-                if (run_end != at) run_start = at;
-                run_end = stop;
-                at = stop;
-                continue;
-            }
             std::size_t blank = bytes.find("\n\n", at);
             if (blank == std::string_view::npos) break;
             std::string_view event = bytes.substr(at, blank + 2 - at);
@@ -220,27 +214,6 @@ private:
             return;
         }
         tail_.append(bytes);
-    }
-
-    // The end of the event at `at` when it is the common shape of one
-    // forwarded unread ("event: NAME\ndata:...\n\n", two lines), found with
-    // one search per line; npos for anything else (the general path).
-    std::size_t unread_event_end(std::string_view bytes, std::size_t at) {
-        constexpr std::string_view kEvent = "event: ";
-        if (bytes.compare(at, kEvent.size(), kEvent) != 0) return std::string_view::npos;
-        std::size_t name_end = bytes.find('\n', at + kEvent.size());
-        if (name_end == std::string_view::npos ||
-            !forwarded_unread(bytes.substr(at + kEvent.size(), name_end - at - kEvent.size())) ||
-            bytes.compare(name_end + 1, 5, "data:") != 0) {
-            return std::string_view::npos;
-        }
-        std::size_t data_end = bytes.find('\n', name_end + 1);
-        if (data_end == std::string_view::npos || data_end + 1 >= bytes.size() ||
-            bytes[data_end + 1] != '\n') {
-            return std::string_view::npos;
-        }
-        started_ = true;
-        return data_end + 2;
     }
 
     // An LF-framed event ("event: NAME\ndata:...\n\n", no blank line
