@@ -203,9 +203,9 @@ const char* source_value_start(const rapidjson::Value& v, const InsituSource& sr
 }  // namespace
 
 std::string_view json_source_span(const rapidjson::Value& v, const InsituSource& src) {
+    if (v.IsString()) return json_source_literal(v, src);
     const char* start = source_value_start(v, src);
     if (start == nullptr) return {};
-    if (v.IsString()) return json_source_literal(v, src);
     const char* end = src.raw.data() + src.raw.size();
     const char* stop = json_skip_value(start, end);
     if (stop == end && stop[-1] != (v.IsObject() ? '}' : ']')) return {};

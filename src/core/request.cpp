@@ -268,9 +268,7 @@ Status ensure_parsed(ParsedRequest& req, const JsonLimits& limits) {
         // here without scanning the rest of the text again.
         int models = 0;
         for (const auto& m : req.doc.GetObject()) {
-            if (m.name.GetStringLength() == 5 && std::memcmp(m.name.GetString(), "model", 5) == 0) {
-                ++models;
-            }
+            if (std::string_view(m.name.GetString(), m.name.GetStringLength()) == "model") ++models;
         }
         if (models > 1) req.model_token_length = 0;
         req.peek.complete = true;

@@ -177,6 +177,11 @@ char *set_malloc_retain(ngx_conf_t *cf, ngx_command_t *, void *conf) noexcept {
 
 char *init_main_conf(ngx_conf_t *cf, void *conf) noexcept {
     auto *mcf = static_cast<MainConf *>(conf);
+    // Unset, it applies only where the gateway is configured (a store), not
+    // to every nginx that loads the module.
+    if (mcf->malloc_retain == NGX_CONF_UNSET_SIZE) {
+        mcf->malloc_retain = mcf->store_path.len > 0 ? kMallocRetainDefault : 0;
+    }
     if (mcf->master_key_path.len == 0) {
         return NGX_CONF_OK;
     }
@@ -393,13 +398,8 @@ void reader_check_handler(ngx_event_t *ev) noexcept {
 // again by the next requests: a brk() pair and a page fault per 4 KB touched,
 // for every request of a busy worker. Keeping freed memory up to the limit,
 // and serving allocations below it from the heap, ends that churn.
-// Unset, it applies only where the gateway is configured (a store), not to
-// every nginx that loads the module.
 void tune_malloc(MainConf *mcf, ngx_log_t *log) {
     size_t retain = mcf->malloc_retain;
-    if (retain == NGX_CONF_UNSET_SIZE) {
-        retain = mcf->store_path.len > 0 ? kMallocRetainDefault : 0;
-    }
     if (retain == 0) {
         return;
     }

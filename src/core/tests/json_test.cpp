@@ -68,12 +68,18 @@ TEST(JsonSkipString, LongStringWithManyEscapedQuotes) {
     EXPECT_EQ(skip_len(s), content + 1);
 }
 
-// The literal json_source_literal finds for member `key` of an in-situ parse.
-std::string source_literal_of(const std::string& text, const char* key) {
+// What `find` (json_source_literal or json_source_span) finds for member
+// `key` of an in-situ parse of `text`.
+using SourceFinder = std::string_view (*)(const rapidjson::Value&, const InsituSource&);
+std::string source_of(std::string_view text, const char* key, SourceFinder find) {
     rapidjson::Document doc;
     std::unique_ptr<char[]> buffer;
     EXPECT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
-    return std::string(json_source_literal(doc[key], {buffer.get(), text}));
+    return std::string(find(doc[key], {buffer.get(), text}));
+}
+
+std::string source_literal_of(std::string_view text, const char* key) {
+    return source_of(text, key, json_source_literal);
 }
 
 TEST(JsonSourceLiteral, CopiesTheLiteralAsWritten) {
@@ -177,12 +183,8 @@ TEST(JsonSkipValue, RandomContainersEndExactly) {
     EXPECT_GT(containers, 1000);
 }
 
-// The text of a string or a non-empty container of member `key`.
 std::string source_span_of(std::string_view text, const char* key) {
-    rapidjson::Document doc;
-    std::unique_ptr<char[]> buffer;
-    EXPECT_TRUE(parse_json_insitu(text, JsonLimits{}, doc, buffer).ok());
-    return std::string(json_source_span(doc[key], {buffer.get(), text}));
+    return source_of(text, key, json_source_span);
 }
 
 TEST(JsonSourceSpan, ContainersAsWritten) {
