@@ -213,8 +213,13 @@ std::string_view json_source_span(const rapidjson::Value& v, const InsituSource&
 }
 
 std::string_view json_source_literal(const rapidjson::Value& v, const InsituSource& src) {
-    if (src.buffer == nullptr || !v.IsString()) return {};
-    auto at = reinterpret_cast<std::uintptr_t>(v.GetString());
+    if (!v.IsString()) return {};
+    return json_source_literal(std::string_view(v.GetString(), v.GetStringLength()), src);
+}
+
+std::string_view json_source_literal(std::string_view decoded, const InsituSource& src) {
+    if (src.buffer == nullptr || decoded.data() == nullptr) return {};
+    auto at = reinterpret_cast<std::uintptr_t>(decoded.data());
     auto base = reinterpret_cast<std::uintptr_t>(src.buffer);
     // An in-situ string is decoded from the first byte after its opening
     // quote, so its offset in the buffer is that of its content in `raw`.
@@ -227,7 +232,7 @@ std::string_view json_source_literal(const rapidjson::Value& v, const InsituSour
     if (close == begin || close[-1] != '"') return {};  // unterminated: not from this text
     auto content = static_cast<std::size_t>(close - 1 - begin);
     // Escapes only ever shorten a string: a shorter literal is not this one.
-    if (content < v.GetStringLength()) return {};
+    if (content < decoded.size()) return {};
     return {begin - 1, content + 2};
 }
 

@@ -62,6 +62,9 @@ struct InsituSource {
 // exact JSON for the same value and skips escaping the decoded text again,
 // which costs one step per escape (an LLM request's text is full of "\n").
 std::string_view json_source_literal(const rapidjson::Value& v, const InsituSource& src);
+// The same for a string handed out by an in-situ SAX pass over `src.buffer`
+// (its decoded content, a view into the buffer).
+std::string_view json_source_literal(std::string_view decoded, const InsituSource& src);
 
 // True when `text` is one JSON object, valid within `limits`. Validation
 // only: no document is built.

@@ -6,14 +6,12 @@
 #pragma once
 
 #include <cstdint>
-#include <forward_list>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <rapidjson/reader.h>
-
+#include "core/anthropic_event_reader.hpp"
 #include "core/sse.hpp"
 #include "core/translate.hpp"
 
@@ -23,32 +21,6 @@ namespace llmproxy::detail {
 Result<std::string> anthropic_to_openai_response_at(std::string_view body,
                                                     const ResponseContext& ctx, Usage* usage,
                                                     std::int64_t created);
-
-// Fields of one Anthropic stream event, filled by a SAX pass (no DOM, so
-// steady-state chunks do not touch the heap once buffers have grown). The
-// strings are views into the encoder's in-situ copy of the event data (or its
-// copies of them), valid until the next event is parsed.
-struct AnthropicEventFields {
-    std::string_view type;          // "type"
-    std::uint64_t index = 0;        // "index"
-    bool has_index = false;
-    std::string_view message_id;    // message.id (message_start)
-    std::string_view block_type;    // content_block.type
-    std::string_view block_id;      // content_block.id
-    std::string_view block_name;    // content_block.name
-    std::string_view block_text;    // content_block.text / content_block.thinking
-    std::string_view delta_type;    // delta.type
-    std::string_view delta_text;    // delta.text / thinking / partial_json
-    std::string_view stop_reason;   // delta.stop_reason
-    bool has_stop_reason = false;
-    std::string_view error_type;    // error.type
-    std::string_view error_message; // error.message
-    // usage counters from message.usage (message_start) or usage (message_delta)
-    std::uint64_t input_tokens = 0, output_tokens = 0, cache_read = 0, cache_creation = 0;
-    bool has_input = false, has_output = false, has_cache_read = false, has_cache_creation = false;
-
-    void clear();
-};
 
 // Anthropic SSE in (arbitrary slices), OpenAI chat.completion.chunk events out.
 class OpenAIStreamEncoder final : public StreamTranscoder {
@@ -65,7 +37,7 @@ private:
     enum class State { kAwaitingStart, kStreaming, kDone };
 
     void on_event(const SseEvent& ev, std::string& out);
-    bool parse_fields(std::string_view data);
+    const AnthropicEventFields& fields() const { return events_.fields(); }
     void begin(std::string& out);
     void on_block_start(std::string& out);
     void on_block_delta(std::string& out);
@@ -85,12 +57,9 @@ private:
     ResponseContext ctx_;
     std::int64_t created_;
     SseParser parser_;
-    rapidjson::Reader reader_;
-    AnthropicEventFields fields_;
+    AnthropicEventReader events_;
     std::string header_;   // {"id":..,"object":"chat.completion.chunk","created":..,"model":..
     std::string chunk_prefix_;  // "data: " header_ ,"choices":[{"index":0,"delta":
-    std::string insitu_;   // the current event's data, parsed in place (fields_ point into it)
-    std::forward_list<std::string> owned_strings_;  // fields_' strings when RapidJSON parsed the event
     // Anthropic block index -> OpenAI tool_calls index, for tool_use blocks.
     std::vector<std::pair<std::uint64_t, int>> tool_blocks_;
     std::vector<std::string> tool_ids_;  // ids of the tool calls sent so far

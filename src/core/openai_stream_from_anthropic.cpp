@@ -1,20 +1,11 @@
 // Anthropic Messages SSE stream -> OpenAI chat.completion.chunk stream.
 //
-// Event payloads are read with a SAX pass into AnthropicEventFields instead
-// of parse_json's DOM: a DOM parse allocates its parse stack on every call,
-// and this path runs once per streamed token. The same limits apply: the SSE
-// parser caps an event at JsonLimits::max_bytes and the handler stops past
-// JsonLimits::max_depth nesting levels. FastJsonReader takes the common
-// events, in situ on a reused copy of the event (fields are views into it),
-// checking UTF-8 as it scans; RapidJSON parses the rest exactly as before.
+// Event payloads are read by AnthropicEventReader (a SAX pass into the
+// fields used here, no DOM per event).
 #include <ctime>
-#include <forward_list>
 #include <memory>
 
-#include <rapidjson/memorystream.h>
-
 #include "core/errors.hpp"
-#include "core/fast_json_reader.hpp"
 #include "core/json.hpp"
 #include "core/mapping.hpp"
 #include "core/openai_from_anthropic.hpp"
@@ -22,191 +13,6 @@
 
 namespace llmproxy::detail {
 namespace {
-
-// Keys whose values the encoder reads; everything else is skipped.
-enum class FieldKey : unsigned char {
-    kOther,
-    kType,
-    kIndex,
-    kMessage,
-    kId,
-    kName,
-    kUsage,
-    kContentBlock,
-    kDelta,
-    kText,
-    kThinking,
-    kPartialJson,
-    kStopReason,
-    kError,
-    kInputTokens,
-    kOutputTokens,
-    kCacheRead,
-    kCacheCreation,
-};
-
-FieldKey key_of(std::string_view k) {
-    switch (k.size()) {
-    case 2: return k == "id" ? FieldKey::kId : FieldKey::kOther;
-    case 4:
-        if (k == "type") return FieldKey::kType;
-        if (k == "name") return FieldKey::kName;
-        if (k == "text") return FieldKey::kText;
-        return FieldKey::kOther;
-    case 5:
-        if (k == "index") return FieldKey::kIndex;
-        if (k == "usage") return FieldKey::kUsage;
-        if (k == "delta") return FieldKey::kDelta;
-        if (k == "error") return FieldKey::kError;
-        return FieldKey::kOther;
-    case 7: return k == "message" ? FieldKey::kMessage : FieldKey::kOther;
-    case 8: return k == "thinking" ? FieldKey::kThinking : FieldKey::kOther;
-    case 11: return k == "stop_reason" ? FieldKey::kStopReason : FieldKey::kOther;
-    case 12:
-        if (k == "partial_json") return FieldKey::kPartialJson;
-        if (k == "input_tokens") return FieldKey::kInputTokens;
-        return FieldKey::kOther;
-    case 13:
-        if (k == "content_block") return FieldKey::kContentBlock;
-        if (k == "output_tokens") return FieldKey::kOutputTokens;
-        return FieldKey::kOther;
-    case 23: return k == "cache_read_input_tokens" ? FieldKey::kCacheRead : FieldKey::kOther;
-    case 27: return k == "cache_creation_input_tokens" ? FieldKey::kCacheCreation : FieldKey::kOther;
-    default: return FieldKey::kOther;
-    }
-}
-
-// Collects the fields of one event. Only paths up to three levels deep are
-// of interest; arrays never are.
-// kCopyStrings: keep copies of the strings read in *owned (RapidJSON's
-// MemoryStream hands out strings valid only during the callback); without
-// it the strings are in situ and outlive the parse.
-template <bool kCopyStrings>
-class EventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventHandler<kCopyStrings>> {
-public:
-    EventHandler(AnthropicEventFields& f, unsigned max_depth, std::forward_list<std::string>* owned = nullptr)
-        : f_(f), max_depth_(max_depth), owned_(owned) {}
-
-    bool StartObject() { return open(false); }
-    bool StartArray() { return open(true); }
-    bool EndObject(rapidjson::SizeType) { return close(); }
-    bool EndArray(rapidjson::SizeType) { return close(); }
-
-    bool Key(const char* s, rapidjson::SizeType n, bool) {
-        if (depth_ < kTracked) keys_[depth_] = key_of({s, n});
-        return true;
-    }
-
-    bool String(const char* s, rapidjson::SizeType n, bool) {
-        std::string_view* dst = string_target();
-        if (dst == nullptr) return true;
-        if constexpr (kCopyStrings) {
-            *dst = owned_->emplace_front(s, n);  // list nodes never move
-        } else {
-            *dst = std::string_view(s, n);
-        }
-        return true;
-    }
-
-    bool Uint(unsigned v) { return number(v); }
-    bool Uint64(std::uint64_t v) { return number(v); }
-    bool Int(int v) { return v >= 0 ? number(static_cast<std::uint64_t>(v)) : true; }
-    bool Int64(std::int64_t v) { return v >= 0 ? number(static_cast<std::uint64_t>(v)) : true; }
-    bool Default() { return true; }  // null, bools, doubles: nothing read
-
-private:
-    static constexpr unsigned kTracked = 4;
-
-    bool open(bool array) {
-        if (++depth_ > max_depth_) return false;  // stops the parse: too deep
-        if (depth_ < kTracked) {
-            in_array_[depth_] = array;
-            keys_[depth_] = FieldKey::kOther;
-        }
-        return true;
-    }
-    bool close() {
-        --depth_;
-        return true;
-    }
-
-    // The key path of the current value, or false when it runs through an
-    // array or deeper than tracked.
-    bool path(FieldKey& a, FieldKey& b,
-              FieldKey& c) const {
-                if (depth_ == 0 || depth_ >= kTracked) return false;
-        for (unsigned d = 1; d <= depth_; ++d) {
-            if (in_array_[d]) return false;
-        }
-        a = keys_[1];
-        b = depth_ >= 2 ? keys_[2] : FieldKey::kOther;
-        c = depth_ >= 3 ? keys_[3] : FieldKey::kOther;
-        return true;
-    }
-
-    std::string_view* string_target() {
-                FieldKey a, b, c;
-        if (!path(a, b, c)) return nullptr;
-        if (depth_ == 1) return a == FieldKey::kType ? &f_.type : nullptr;
-        if (depth_ != 2) return nullptr;
-        switch (a) {
-        case FieldKey::kMessage: return b == FieldKey::kId ? &f_.message_id : nullptr;
-        case FieldKey::kContentBlock:
-            if (b == FieldKey::kType) return &f_.block_type;
-            if (b == FieldKey::kId) return &f_.block_id;
-            if (b == FieldKey::kName) return &f_.block_name;
-            if (b == FieldKey::kText || b == FieldKey::kThinking) return &f_.block_text;
-            return nullptr;
-        case FieldKey::kDelta:
-            if (b == FieldKey::kType) return &f_.delta_type;
-            if (b == FieldKey::kText || b == FieldKey::kThinking || b == FieldKey::kPartialJson) return &f_.delta_text;
-            if (b == FieldKey::kStopReason) {
-                f_.has_stop_reason = true;
-                return &f_.stop_reason;
-            }
-            return nullptr;
-        case FieldKey::kError:
-            if (b == FieldKey::kType) return &f_.error_type;
-            if (b == FieldKey::kMessage) return &f_.error_message;
-            return nullptr;
-        default: return nullptr;
-        }
-    }
-
-    bool number(std::uint64_t v) {
-                FieldKey a, b, c;
-        if (!path(a, b, c)) return true;
-        if (depth_ == 1 && a == FieldKey::kIndex) {
-            f_.index = v;
-            f_.has_index = true;
-            return true;
-        }
-        // usage at message.usage (message_start) or usage (message_delta)
-        FieldKey field;
-        if (depth_ == 2 && a == FieldKey::kUsage) {
-            field = b;
-        } else if (depth_ == 3 && a == FieldKey::kMessage && b == FieldKey::kUsage) {
-            field = c;
-        } else {
-            return true;
-        }
-        switch (field) {
-        case FieldKey::kInputTokens: f_.input_tokens = v; f_.has_input = true; break;
-        case FieldKey::kOutputTokens: f_.output_tokens = v; f_.has_output = true; break;
-        case FieldKey::kCacheRead: f_.cache_read = v; f_.has_cache_read = true; break;
-        case FieldKey::kCacheCreation: f_.cache_creation = v; f_.has_cache_creation = true; break;
-        default: break;
-        }
-        return true;
-    }
-
-    AnthropicEventFields& f_;
-    unsigned max_depth_;
-    std::forward_list<std::string>* owned_;
-    unsigned depth_ = 0;
-    FieldKey keys_[kTracked] = {};
-    bool in_array_[kTracked] = {};
-};
 
 constexpr std::string_view kDone = "data: [DONE]\n\n";
 constexpr std::string_view kChoicesOpen = R"(,"choices":[{"index":0,"delta":)";
@@ -216,40 +22,8 @@ void append(std::string& out, std::string_view s) { out.append(s.data(), s.size(
 
 }  // namespace
 
-void AnthropicEventFields::clear() { *this = AnthropicEventFields{}; }
-
 OpenAIStreamEncoder::OpenAIStreamEncoder(const ResponseContext& ctx, std::int64_t created)
-    : ctx_(ctx), created_(created), parser_(JsonLimits{}.max_bytes) {
-    insitu_.reserve(512 + FastJsonReader::kPadding);  // typical events fit: no growth once streaming
-}
-
-bool OpenAIStreamEncoder::parse_fields(std::string_view data) {
-    fields_.clear();
-    {
-        // The common events; the reader checks UTF-8 as it scans, so no
-        // per-character kParseValidateEncodingFlag pass is needed for them.
-        char* text = FastJsonReader::copy_padded(insitu_, data);
-        EventHandler<false> handler(fields_, JsonLimits{}.max_depth);
-        if (FastJsonReader::parse(text, data.size(), handler)) return true;
-    }
-    // Outside the fast reader's subset (or invalid): RapidJSON decides, as
-    // it always did (not in situ: RapidJSON's SSE2 in-situ string scan lets
-    // control characters through, which this parse has always rejected).
-    fields_.clear();
-    owned_strings_.clear();
-    EventHandler<true> handler(fields_, JsonLimits{}.max_depth, &owned_strings_);
-    rapidjson::MemoryStream ms(data.data(), data.size());
-    rapidjson::ParseResult ok =
-        reader_.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseStopWhenDoneFlag>(
-            ms, handler);
-    if (!ok) return false;
-    // kParseStopWhenDoneFlag leaves trailing bytes unread; only whitespace may follow.
-    for (std::size_t i = ms.Tell(); i < data.size(); ++i) {
-        char c = data[i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
-    }
-    return true;
-}
+    : ctx_(ctx), created_(created), parser_(JsonLimits{}.max_bytes) {}
 
 void OpenAIStreamEncoder::feed(std::string_view bytes, std::string& out) {
     if (state_ == State::kDone) return;
@@ -290,18 +64,18 @@ void OpenAIStreamEncoder::end_with_error(int status, std::string_view message,
 
 void OpenAIStreamEncoder::on_event(const SseEvent& ev, std::string& out) {
     if (state_ == State::kDone) return;
-    if (!parse_fields(ev.data)) {
+    if (!events_.read(ev.data)) {
         end_with_error(502, "provider sent a malformed stream event", out);
         return;
     }
     // The payload's "type" is authoritative; the event: line is its echo.
-    std::string_view type = fields_.type;
+    std::string_view type = fields().type;
     if (type.empty()) type = ev.event;
 
     if (type == "ping") return;
     if (type == "error") {
-        std::string_view etype = fields_.error_type;
-        std::string_view message = fields_.error_message;
+        std::string_view etype = fields().error_type;
+        std::string_view message = fields().error_message;
         end_with_error(status_for_error_type(etype),
                        message.empty() ? std::string_view("provider stream error") : message, out);
         return;
@@ -323,8 +97,8 @@ void OpenAIStreamEncoder::on_event(const SseEvent& ev, std::string& out) {
     } else if (type == "content_block_delta") {
         on_block_delta(out);
     } else if (type == "message_delta") {
-        if (fields_.has_stop_reason) {
-            stop_reason_.assign(fields_.stop_reason);
+        if (fields().has_stop_reason) {
+            stop_reason_.assign(fields().stop_reason);
             have_stop_reason_ = true;
         }
         merge_usage();
@@ -335,22 +109,13 @@ void OpenAIStreamEncoder::on_event(const SseEvent& ev, std::string& out) {
     // as Anthropic asks clients to do for types added later.
 }
 
-void OpenAIStreamEncoder::merge_usage() {
-    if (fields_.has_input) usage_.input_tokens = fields_.input_tokens;
-    if (fields_.has_output) usage_.output_tokens = fields_.output_tokens;  // cumulative
-    if (fields_.has_cache_read) usage_.cache_read_input_tokens = fields_.cache_read;
-    if (fields_.has_cache_creation) usage_.cache_creation_input_tokens = fields_.cache_creation;
-    if (fields_.has_input || fields_.has_output || fields_.has_cache_read ||
-        fields_.has_cache_creation) {
-        usage_.known = true;
-    }
-}
+void OpenAIStreamEncoder::merge_usage() { events_.merge_usage(usage_); }
 
 void OpenAIStreamEncoder::begin(std::string& out) {
     header_.clear();
     header_ += R"({"id":)";
     std::string id = "chatcmpl-";
-    id += fields_.message_id.empty() ? std::string_view("llmproxy") : fields_.message_id;
+    id += fields().message_id.empty() ? std::string_view("llmproxy") : fields().message_id;
     json_append_string(header_, id);
     header_ += R"(,"object":"chat.completion.chunk","created":)";
     append_uint(header_, created_ < 0 ? 0 : static_cast<std::uint64_t>(created_));
@@ -375,38 +140,38 @@ int OpenAIStreamEncoder::tool_index_for_block(std::uint64_t block) const {
 }
 
 void OpenAIStreamEncoder::on_block_start(std::string& out) {
-    std::string_view type = fields_.block_type;
+    std::string_view type = fields().block_type;
     if (type == "tool_use") {
-        if (!fields_.has_index || fields_.block_id.empty() || fields_.block_name.empty() ||
-            tool_index_for_block(fields_.index) >= 0) {
+        if (!fields().has_index || fields().block_id.empty() || fields().block_name.empty() ||
+            tool_index_for_block(fields().index) >= 0) {
             end_with_error(502, "provider stream sent an invalid tool_use block", out);
             return;
         }
         // Tool call ids must be unique within a response: clients key the
         // results they send back on them.
         for (const std::string& id : tool_ids_) {
-            if (id == fields_.block_id) {
+            if (id == fields().block_id) {
                 end_with_error(502, "provider stream repeated a tool_use id", out);
                 return;
             }
         }
-        tool_ids_.emplace_back(fields_.block_id);
+        tool_ids_.emplace_back(fields().block_id);
         int tool = next_tool_index_++;
-        tool_blocks_.emplace_back(fields_.index, tool);
+        tool_blocks_.emplace_back(fields().index, tool);
         begin_chunk(out);
         out += R"({"tool_calls":[{"index":)";
         append_uint(out, static_cast<std::uint64_t>(tool));
         out += R"(,"id":)";
-        json_append_string(out, fields_.block_id);
+        json_append_string(out, fields().block_id);
         out += R"(,"type":"function","function":{"name":)";
-        json_append_string(out, ctx_.tool_names.to_client(fields_.block_name));
+        json_append_string(out, ctx_.tool_names.to_client(fields().block_name));
         out += R"(,"arguments":""}}]})";
         end_chunk("null", out);
         // Streamed tool_use blocks start with input {}; arguments follow as
         // input_json_delta fragments.
         return;
     }
-    if (fields_.block_text.empty()) return;
+    if (fields().block_text.empty()) return;
     std::string_view open;
     if (type == "text") {
         open = R"({"content":)";
@@ -415,14 +180,14 @@ void OpenAIStreamEncoder::on_block_start(std::string& out) {
     } else {
         return;
     }
-    text_chunk(open, fields_.block_text, out);
+    text_chunk(open, fields().block_text, out);
     // redacted_thinking is encrypted and unreadable; server-tool blocks only
     // appear for server tools, which this route never declares.
 }
 
 void OpenAIStreamEncoder::on_block_delta(std::string& out) {
-    std::string_view type = fields_.delta_type;
-    if (fields_.delta_text.empty()) return;  // nothing to say
+    std::string_view type = fields().delta_type;
+    if (fields().delta_text.empty()) return;  // nothing to say
     std::string_view open;
     if (type == "text_delta") {
         open = R"({"content":)";
@@ -431,13 +196,13 @@ void OpenAIStreamEncoder::on_block_delta(std::string& out) {
         // clients read reasoning_content.
         open = R"({"reasoning_content":)";
     } else if (type == "input_json_delta") {
-        int tool = fields_.has_index ? tool_index_for_block(fields_.index) : -1;
+        int tool = fields().has_index ? tool_index_for_block(fields().index) : -1;
         if (tool < 0) return;  // arguments of a server tool, never declared here
         begin_chunk(out);
         out += R"({"tool_calls":[{"index":)";
         append_uint(out, static_cast<std::uint64_t>(tool));
         out += R"(,"function":{"arguments":)";
-        json_append_string(out, fields_.delta_text);
+        json_append_string(out, fields().delta_text);
         out += "}}]}";
         end_chunk("null", out);
         return;
@@ -446,7 +211,7 @@ void OpenAIStreamEncoder::on_block_delta(std::string& out) {
         // responses have no field for; citations_delta: no chunk counterpart.
         return;
     }
-    text_chunk(open, fields_.delta_text, out);
+    text_chunk(open, fields().delta_text, out);
 }
 
 // The per-token path: prefix, text, fixed tail, each one append.

@@ -1,9 +1,11 @@
 #include "core/passthrough_stream.hpp"
 
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "core/anthropic_event_reader.hpp"
 #include "core/errors.hpp"
 #include "core/fast_json_reader.hpp"
 #include "core/json.hpp"
@@ -93,7 +95,7 @@ private:
 class PassthroughStream final : public StreamTranscoder {
 public:
     PassthroughStream(Dialect dialect, const ResponseContext& ctx)
-        : dialect_(dialect), client_model_(ctx.client_model), parser_(kMaxEventBytes),
+        : dialect_(dialect), client_model_(ctx.client_model),
           raw_framing_(dialect == Dialect::kAnthropic) {
         std::string literal;
         json_append_string(literal, client_model_);
@@ -127,13 +129,15 @@ public:
         // An event left without its blank line at EOF is passed on only when
         // it is whole (valid JSON or [DONE]); a cut one would break the
         // client's parser before it ever saw the error event.
-        parser_.finish([&](const SseEvent& ev) {
-            LocalDocument local_doc;
-            rapidjson::Document& doc = local_doc.get();
-            if (ev.data == "[DONE]" || parse_json(ev.data, limits_, doc, "provider event").ok()) {
-                on_event(ev, out);
-            }
-        });
+        if (parser_) {
+            parser_->finish([&](const SseEvent& ev) {
+                LocalDocument local_doc;
+                rapidjson::Document& doc = local_doc.get();
+                if (ev.data == "[DONE]" || parse_json(ev.data, limits_, doc, "provider event").ok()) {
+                    on_event(ev, out);
+                }
+            });
+        }
         if (ended_) return;
         if (!complete_) {
             fail(502, "provider stream ended before the response was complete", out);
@@ -156,7 +160,8 @@ public:
 
 private:
     void parse(std::string_view bytes, std::string& out) {
-        bool ok = parser_.feed(bytes, [&](const SseEvent& ev) { on_event(ev, out); });
+        if (!parser_) parser_.emplace(kMaxEventBytes);  // most Anthropic streams never need it
+        bool ok = parser_->feed(bytes, [&](const SseEvent& ev) { on_event(ev, out); });
         if (!ok) fail(502, "provider stream event exceeds the size limit", out);
     }
 
@@ -237,7 +242,26 @@ private:
             out.append(event);
             return;
         }
+        if (SseEvent ev; plain_event(event, ev)) {
+            on_event(ev, out);
+            return;
+        }
         parse(event, out);
+    }
+
+    // "event: NAME\ndata: DATA\n\n", as Anthropic writes every event: its
+    // name and data without the SSE parser (which takes any other shape).
+    static bool plain_event(std::string_view event, SseEvent& ev) {
+        constexpr std::string_view kEvent = "event: ", kData = "data: ";
+        if (event.substr(0, kEvent.size()) != kEvent) return false;
+        std::size_t name_end = event.find('\n', kEvent.size());
+        std::size_t data_at = name_end + 1;
+        if (event.substr(data_at, kData.size()) != kData) return false;
+        std::size_t data_end = event.find('\n', data_at);
+        if (data_end + 2 != event.size()) return false;  // one data line, then the blank line
+        ev.event = event.substr(kEvent.size(), name_end - kEvent.size());
+        ev.data = event.substr(data_at + kData.size(), data_end - data_at - kData.size());
+        return true;
     }
 
     void on_event(const SseEvent& ev, std::string& out) {
@@ -253,36 +277,22 @@ private:
     void anthropic_event(const SseEvent& ev, std::string& out) {
         std::string_view name = ev.event;
         if (name == "message_start" || name == "message_delta") {
-            // Once or twice per stream. In situ, so the model can be
-            // replaced in the provider's own bytes.
-            LocalDocument local_doc;
-            rapidjson::Document& doc = local_doc.get();
-            std::unique_ptr<char[]> text;
-            if (parse_json_insitu(ev.data, limits_, doc, text, "provider event").ok() &&
-                doc.IsObject()) {
-                if (name == "message_start") {
-                    auto msg = doc.FindMember("message");
-                    if (msg != doc.MemberEnd() && msg->value.IsObject()) {
-                        auto u = msg->value.FindMember("usage");
-                        if (u != msg->value.MemberEnd()) merge_anthropic_usage(u->value, usage_);
-                        auto m = msg->value.FindMember("model");
-                        std::string_view literal;
-                        if (m != msg->value.MemberEnd() && !client_model_.empty()) {
-                            literal = json_source_literal(m->value, {text.get(), ev.data});
-                        }
-                        if (!literal.empty()) {
-                            // The client's model name in place of the provider's.
-                            auto at = static_cast<std::size_t>(literal.data() - ev.data.data());
-                            rewritten_.assign(ev.data.substr(0, at));
-                            rewritten_.append(model_literal_.front().second);
-                            rewritten_.append(ev.data.substr(at + literal.size()));
-                            sse_append_event(out, name, rewritten_);
-                            return;
-                        }
-                    }
-                } else {
-                    auto u = doc.FindMember("usage");
-                    if (u != doc.MemberEnd()) merge_anthropic_usage(u->value, usage_);
+            // Once or twice per stream: usage is read, and message_start's
+            // model is replaced in the provider's own bytes.
+            if (events_.read(ev.data)) {
+                events_.merge_usage(usage_);
+                std::string_view literal;
+                if (name == "message_start" && !client_model_.empty()) {
+                    literal = events_.source_literal(events_.fields().message_model, ev.data);
+                }
+                if (!literal.empty()) {
+                    // The client's model name in place of the provider's.
+                    auto at = static_cast<std::size_t>(literal.data() - ev.data.data());
+                    rewritten_.assign(ev.data.substr(0, at));
+                    rewritten_.append(model_literal_.front().second);
+                    rewritten_.append(ev.data.substr(at + literal.size()));
+                    sse_append_event(out, name, rewritten_);
+                    return;
                 }
             }
         } else if (name == "message_stop") {
@@ -342,7 +352,8 @@ private:
 
     Dialect dialect_;
     std::string client_model_;
-    SseParser parser_;
+    std::optional<SseParser> parser_;  // made when an event needs it
+    AnthropicEventReader events_;
     bool raw_framing_;      // Anthropic events split at "\n\n", see split_events
     bool seen_bytes_ = false;
     std::string tail_;      // an event not complete yet (raw framing only)

@@ -318,6 +318,15 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     // copy); what it adds this call starts at `before`.
     std::string &out = ctx->turn_events;
     const std::size_t before = out.size();
+    // Room for about as much as comes in (a passthrough's output is its
+    // input): one allocation instead of a doubling per size on the way up.
+    std::size_t incoming = 0;
+    for (ngx_chain_t *cl = ctx->pending; cl != nullptr; cl = cl->next) {
+        incoming += static_cast<std::size_t>(cl->buf->last - cl->buf->pos);
+    }
+    if (out.capacity() - before < incoming) {
+        out.reserve(before + incoming);
+    }
     while (ctx->pending != nullptr) {
         ngx_chain_t *cl = ctx->pending;
         ngx_buf_t *b = cl->buf;

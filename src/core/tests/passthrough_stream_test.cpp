@@ -113,6 +113,49 @@ TEST(PassthroughAnthropic, EscapedProviderModelReplacedWhole) {
                        anthropic_event("message_stop", R"({"type":"message_stop"})"));
 }
 
+TEST(PassthroughAnthropic, MessageStartInOtherShapesStillRewritten) {
+    // Not "event: X\ndata: Y\n\n": the SSE parser reads these instead.
+    const std::string stop = anthropic_event("message_stop", R"({"type":"message_stop"})");
+    const std::string start = R"({"type":"message_start","message":{"model":"prov","usage":{"input_tokens":2}}})";
+    const std::string want = anthropic_event("message_start", replace_all(start, "prov", "cli")) + stop;
+    for (std::string framing : {"event: message_start\ndata:" + start + "\n\n",
+                                "event: message_start\nid: 7\ndata: " + start + "\n\n",
+                                ": note\nevent: message_start\ndata: " + start + "\n\n"}) {
+        EXPECT_EQ(run(Dialect::kAnthropic, framing + stop, ctx_for("cli")), want) << framing;
+    }
+}
+
+TEST(PassthroughAnthropic, MessageStartOutsideTheFastReaderStillRewritten) {
+    // A surrogate pair escape: RapidJSON reads this event, in situ as well.
+    std::string start =
+        R"({"type":"message_start","message":{"id":"m\ud83d\ude00","model":"prov","usage":{"input_tokens":5}}})";
+    std::string input = anthropic_event("message_start", start) +
+                        anthropic_event("message_stop", R"({"type":"message_stop"})");
+    auto t = make_stream_transcoder(Dialect::kAnthropic, Dialect::kAnthropic, ctx_for("cli"));
+    std::string out;
+    t->feed(input, out);
+    t->finish(out);
+    EXPECT_EQ(out, anthropic_event("message_start", replace_all(start, "\"prov\"", "\"cli\"")) +
+                       anthropic_event("message_stop", R"({"type":"message_stop"})"));
+    EXPECT_TRUE(t->usage().known);
+    EXPECT_EQ(t->usage().input_tokens, 5u);
+}
+
+TEST(PassthroughAnthropic, InvalidMessageStartPassesUnreadAndUncounted) {
+    for (std::string start : {std::string(R"({"type":"message_start","message":{"model":"prov")"),
+                              std::string(R"({"message":{"model":"pr)") + "\xff" + R"(ov","usage":{"input_tokens":1}}})",
+                              std::string(R"({"message":{"model":"prov","usage":{"input_tokens":1}}}x)")}) {
+        std::string input = anthropic_event("message_start", start) +
+                            anthropic_event("message_stop", R"({"type":"message_stop"})");
+        auto t = make_stream_transcoder(Dialect::kAnthropic, Dialect::kAnthropic, ctx_for("cli"));
+        std::string out;
+        t->feed(input, out);
+        t->finish(out);
+        EXPECT_EQ(out, input);
+        EXPECT_FALSE(t->usage().known);
+    }
+}
+
 TEST(PassthroughAnthropic, MessageStartWithoutModelUnchanged) {
     std::string start = R"({"type":"message_start", "message":{"id":"m","usage":{"input_tokens":4}}})";
     std::string input = anthropic_event("message_start", start) +
