@@ -203,7 +203,7 @@ bool AnthropicEventReader::read(std::string_view data) {
     // fresh copy (the strings were decoded in place). Validating UTF-8 also
     // turns off its SSE2 string scan, which would let control bytes through.
     fields_ = AnthropicEventFields{};
-    std::memcpy(text, data.data(), data.size());
+    if (!data.empty()) std::memcpy(text, data.data(), data.size());
     EventHandler handler(fields_, max_depth);
     rapidjson::InsituStringStream in(text);
     bool ok = !reader_.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseValidateEncodingFlag>(in, handler)

@@ -103,7 +103,8 @@ namespace {
 // several "data:" lines has newlines, and one line would lose the rest).
 void append_data_lines(std::string& out, std::string_view data) {
     while (true) {
-        const void* nl = std::memchr(data.data(), '\n', data.size());
+        // (memchr must not see an empty view's null pointer)
+        const void* nl = data.empty() ? nullptr : std::memchr(data.data(), '\n', data.size());
         std::size_t len = nl == nullptr ? data.size()
                                         : static_cast<std::size_t>(static_cast<const char*>(nl) - data.data());
         out.append("data: ");

@@ -87,6 +87,12 @@ TEST(AnthropicEventReader, InvalidTextIsRejectedByEitherReader) {
     }
 }
 
+TEST(AnthropicEventReader, EmptyDataIsInvalid) {
+    AnthropicEventReader reader;
+    EXPECT_FALSE(reader.read(std::string_view{}));
+    EXPECT_FALSE(reader.read(""));
+}
+
 TEST(AnthropicEventReader, LongEventsAfterShortOnes) {
     AnthropicEventReader reader;
     ASSERT_TRUE(reader.read(R"({"type":"ping"})"));

@@ -99,6 +99,10 @@ TEST(Sse, Writers) {
     sse_append_event(out, "ping", "{\"type\":\"ping\"}");
     sse_append_data(out, "[DONE]");
     EXPECT_EQ(out, "event: ping\ndata: {\"type\":\"ping\"}\n\ndata: [DONE]\n\n");
+    out.clear();
+    sse_append_data(out, std::string_view{});  // an empty data field (no pointer at all)
+    sse_append_event(out, "e", "");
+    EXPECT_EQ(out, "data: \n\nevent: e\ndata: \n\n");
 }
 
 }  // namespace
