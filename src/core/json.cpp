@@ -8,6 +8,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>  // AVX2 intrinsics, used under a target attribute only
+#endif
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -33,16 +36,79 @@ const char* json_skip_string(const char* p, const char* end) {
 namespace {
 
 #if defined(__SSE2__)
+// The four byte classes of a 64-byte block, one bit per byte.
+struct BlockMasks {
+    std::uint64_t quote = 0, backslash = 0, open = 0, close = 0;
+};
+
+#if defined(__GNUC__)
+#define LLMPROXY_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define LLMPROXY_ALWAYS_INLINE inline
+#endif
+
+LLMPROXY_ALWAYS_INLINE std::uint64_t sse2_eq_mask(__m128i v, char c, int shift) {
+    auto m = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+    return static_cast<std::uint64_t>(m) << shift;
+}
+
+struct Sse2Masks {
+    LLMPROXY_ALWAYS_INLINE BlockMasks operator()(const char* bytes) const {
+        BlockMasks m;
+        const __m128i fold = _mm_set1_epi8(0x20);  // '[' -> '{', ']' -> '}'
+        for (int i = 0; i < 4; ++i) {
+            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 16 * i));
+            __m128i folded = _mm_or_si128(v, fold);
+            m.quote |= sse2_eq_mask(v, '"', 16 * i);
+            m.backslash |= sse2_eq_mask(v, '\\', 16 * i);
+            m.open |= sse2_eq_mask(folded, '{', 16 * i);
+            m.close |= sse2_eq_mask(folded, '}', 16 * i);
+        }
+        return m;
+    }
+};
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define LLMPROXY_HAVE_AVX2_SCAN 1
+// The same masks 32 bytes at a time, on CPUs that have AVX2 (checked at run
+// time: the build targets the baseline x86-64).
+__attribute__((target("avx2"))) LLMPROXY_ALWAYS_INLINE std::uint64_t avx2_eq_mask(
+    __m256i lo, __m256i hi, char c) {
+    const __m256i needle = _mm256_set1_epi8(c);
+    auto l = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, needle)));
+    auto h = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, needle)));
+    return static_cast<std::uint64_t>(l) | (static_cast<std::uint64_t>(h) << 32);
+}
+
+struct Avx2Masks {
+    __attribute__((target("avx2"))) BlockMasks operator()(const char* bytes) const {
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+        const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes + 32));
+        const __m256i fold = _mm256_set1_epi8(0x20);
+        const __m256i flo = _mm256_or_si256(lo, fold);
+        const __m256i fhi = _mm256_or_si256(hi, fold);
+        BlockMasks m;
+        m.quote = avx2_eq_mask(lo, hi, '"');
+        m.backslash = avx2_eq_mask(lo, hi, '\\');
+        m.open = avx2_eq_mask(flo, fhi, '{');
+        m.close = avx2_eq_mask(flo, fhi, '}');
+        return m;
+    }
+};
+#endif
+
 // A container's end found 64 bytes at a time, with bit masks instead of a
 // branch per string: quotes that are not escaped bound the strings (a prefix
 // XOR marks the bytes inside them), and only brackets outside strings move
-// the depth. Token-boundary scanning, as the byte loop below does.
+// the depth. Token-boundary scanning, as the byte loop below does. `Load`
+// makes a block's masks (SSE2, or AVX2 where the CPU has it).
 class ContainerScanner {
 public:
     // `p` at the container's opening bracket.
-    const char* skip(const char* p, const char* end) {
+    template <class Load>
+    LLMPROXY_ALWAYS_INLINE const char* skip(const char* p, const char* end, Load load) {
         while (end - p >= 64) {
-            if (const char* stop = block(p, p); stop != nullptr) return stop;
+            if (const char* stop = block(load(p), p); stop != nullptr) return stop;
             p += 64;
             if (string_carry_ != 0 && quotes_ == 0) {
                 // 64 bytes of one string: the rest of a long one goes faster
@@ -53,20 +119,15 @@ public:
         }
         if (p < end) {
             // The tail, zero-padded: NUL bytes are not structural.
-            alignas(16) char tail[64] = {};
+            alignas(32) char tail[64] = {};
             std::memcpy(tail, p, static_cast<std::size_t>(end - p));
-            if (const char* stop = block(tail, p); stop != nullptr) return stop;
+            if (const char* stop = block(load(tail), p); stop != nullptr) return stop;
         }
         return end;
     }
 
 private:
     static constexpr std::uint64_t kEvenBits = 0x5555555555555555ULL;
-
-    static std::uint64_t eq_mask(__m128i v, char c, int shift) {
-        auto m = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
-        return static_cast<std::uint64_t>(m) << shift;
-    }
 
     // Bit i = XOR of bits 0..i: set from an opening quote up to (not
     // including) its closing one.
@@ -98,24 +159,15 @@ private:
         return out;
     }
 
-    // One block of 64 bytes at `bytes`, which stand for the text at `at`.
-    const char* block(const char* bytes, const char* at) {
-        std::uint64_t quote = 0, backslash = 0, open = 0, close = 0;
-        const __m128i fold = _mm_set1_epi8(0x20);  // '[' -> '{', ']' -> '}'
-        for (int i = 0; i < 4; ++i) {
-            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 16 * i));
-            __m128i folded = _mm_or_si128(v, fold);
-            quote |= eq_mask(v, '"', 16 * i);
-            backslash |= eq_mask(v, '\\', 16 * i);
-            open |= eq_mask(folded, '{', 16 * i);
-            close |= eq_mask(folded, '}', 16 * i);
-        }
-        if ((backslash | escape_carry_) != 0) quote &= ~escaped(backslash);
+    // One block's masks; its bytes stand for the text at `at`.
+    LLMPROXY_ALWAYS_INLINE const char* block(BlockMasks m, const char* at) {
+        std::uint64_t quote = m.quote;
+        if ((m.backslash | escape_carry_) != 0) quote &= ~escaped(m.backslash);
         quotes_ = quote;
         std::uint64_t in_string = prefix_xor(quote) ^ string_carry_;
         string_carry_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(in_string) >> 63);
-        open &= ~in_string;
-        close &= ~in_string;
+        const std::uint64_t open = m.open & ~in_string;
+        const std::uint64_t close = m.close & ~in_string;
         for (std::uint64_t brackets = open | close; brackets != 0; brackets &= brackets - 1) {
             std::uint64_t bit = brackets & (~brackets + 1);
             if (open & bit) {
@@ -132,33 +184,59 @@ private:
     std::uint64_t escape_carry_ = 0;
     std::uint64_t string_carry_ = 0;  // all ones while inside a string
 };
+
+const char* skip_container_sse2(const char* p, const char* end) {
+    return ContainerScanner().skip(p, end, Sse2Masks());
+}
+
+#if defined(LLMPROXY_HAVE_AVX2_SCAN)
+__attribute__((target("avx2"))) const char* skip_container_avx2(const char* p, const char* end) {
+    return ContainerScanner().skip(p, end, Avx2Masks());
+}
+#endif
+#endif
+
+#if !defined(__SSE2__)
+// A byte at a time, where there is no SSE2.
+const char* skip_container_bytes(const char* p, const char* end) {
+    unsigned depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = json_skip_string(p + 1, end);
+            continue;
+        }
+        ++p;
+        if (c == '{' || c == '[') {
+            ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return p;
+        }
+    }
+    return end;
+}
 #endif
 
 }  // namespace
+
+const char* detail::json_skip_container(const char* p, const char* end, bool avx2) {
+#if defined(LLMPROXY_HAVE_AVX2_SCAN)
+    if (avx2 && __builtin_cpu_supports("avx2")) return skip_container_avx2(p, end);
+#endif
+#if defined(__SSE2__)
+    (void)avx2;
+    return skip_container_sse2(p, end);
+#else
+    (void)avx2;
+    return skip_container_bytes(p, end);
+#endif
+}
 
 const char* json_skip_value(const char* p, const char* end) {
     if (p >= end) return end;
     if (*p == '"') return json_skip_string(p + 1, end);
     if (*p == '{' || *p == '[') {
-#if defined(__SSE2__)
-        return ContainerScanner().skip(p, end);
-#else
-        unsigned depth = 0;
-        while (p < end) {
-            char c = *p;
-            if (c == '"') {
-                p = json_skip_string(p + 1, end);
-                continue;
-            }
-            ++p;
-            if (c == '{' || c == '[') {
-                ++depth;
-            } else if ((c == '}' || c == ']') && --depth == 0) {
-                return p;
-            }
-        }
-        return end;
-#endif
+        return detail::json_skip_container(p, end, true);
     }
     while (p < end) {  // number, true, false, null
         char c = *p;

@@ -80,6 +80,13 @@ const char* json_skip_string(const char* p, const char* end);
 // it, or a number or literal. A scan for token boundaries, not a validation.
 const char* json_skip_value(const char* p, const char* end);
 
+namespace detail {
+// json_skip_value's container scan (`p` at the opening bracket), 64 bytes at
+// a time with SSE2, or AVX2 when `avx2` and the CPU has it; a byte loop
+// without SSE2. Tests run each variant.
+const char* json_skip_container(const char* p, const char* end, bool avx2);
+}  // namespace detail
+
 // The text of `v` (a string, or an object or array that is not empty) as it
 // stands in `src.raw`, when `v` belongs to that in-situ document; empty
 // otherwise. The container is found from its first string (its literal's
