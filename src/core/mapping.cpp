@@ -293,19 +293,6 @@ std::string_view openai_error_type_for_anthropic(std::string_view t) {
 
 // ---- JSON output -------------------------------------------------------------
 
-void JsonOut::separate() {
-    if (after_key_) {
-        after_key_ = false;
-        return;
-    }
-    if (first_.empty()) return;
-    if (first_.back()) {
-        first_.back() = 0;
-    } else {
-        out_.push_back(',');
-    }
-}
-
 void JsonOut::open(char c) {
     separate();
     out_.push_back(c);

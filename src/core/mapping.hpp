@@ -3,7 +3,9 @@
 // types. Everything here is pure and allocation-light.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -144,9 +146,26 @@ public:
     void start_array() { open('['); }
     void end_array() { close(']'); }
     void key(std::string_view k);
+    // A key or string our code spells as a literal ("role", "function"):
+    // written with one append, without the escape scan a document's text
+    // needs. A literal that is not plain printable ASCII (or is a char array
+    // holding a shorter string) takes the general path.
+    template <std::size_t N>
+    void key(const char (&k)[N]) {
+        if (!plain_literal(k, N - 1)) return key(std::string_view(k));
+        separate();
+        write_literal(k, true);
+        after_key_ = true;
+    }
     void string(std::string_view s) {
         separate();
         json_append_string(out_, s);
+    }
+    template <std::size_t N>
+    void string(const char (&s)[N]) {
+        if (!plain_literal(s, N - 1)) return string(std::string_view(s));
+        separate();
+        write_literal(s, false);
     }
     void uint(std::uint64_t v) {
         separate();
@@ -174,7 +193,33 @@ public:
     void value(const rapidjson::Value& v);
 
 private:
-    void separate();
+    static bool plain_literal(const char* s, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) {
+            if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\') return false;
+        }
+        return true;
+    }
+    // The literal `s` in quotes, and a colon after it for a key.
+    template <std::size_t N>
+    void write_literal(const char (&s)[N], bool colon) {
+        char buf[N + 2];
+        buf[0] = '"';
+        std::memcpy(buf + 1, s, N - 1);
+        buf[N] = '"';
+        buf[N + 1] = ':';
+        out_.append(buf, colon ? N + 2 : N + 1);
+    }
+    void separate() {
+        if (after_key_) {
+            after_key_ = false;
+        } else if (!first_.empty()) {
+            if (first_.back()) {
+                first_.back() = 0;
+            } else {
+                out_.push_back(',');
+            }
+        }
+    }
     void open(char c);
     void close(char c);
     std::string& out_;

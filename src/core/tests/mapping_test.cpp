@@ -280,5 +280,36 @@ TEST(JsonOutput, KeysNeedingEscapesAreEscaped) {
                        R"(":4,"":5,"":6})");
 }
 
+TEST(JsonOutput, LiteralKeysAndStringsMatchTheGeneralPath) {
+    // Literals take the one-append path only when they are plain printable
+    // ASCII; the rest, and char arrays holding a shorter string, are written
+    // exactly as the string_view overloads write them.
+    char buffer[16] = "short";  // 10 NULs after the text
+    std::string fast, general;
+    JsonOut f(fast), g(general);
+    f.start_object();
+    g.start_object();
+    f.key("role");
+    g.key(std::string_view("role"));
+    f.string("assistant");
+    g.string(std::string_view("assistant"));
+    f.key("caf\xc3\xa9");
+    g.key(std::string_view("caf\xc3\xa9"));
+    f.string("tab\there \"q\" \\");
+    g.string(std::string_view("tab\there \"q\" \\"));
+    f.key(buffer);
+    g.key(std::string_view(buffer));
+    f.string(buffer);
+    g.string(std::string_view(buffer));
+    f.key("");
+    g.key(std::string_view(""));
+    f.string("");
+    g.string(std::string_view(""));
+    f.end_object();
+    g.end_object();
+    EXPECT_EQ(fast, general);
+    EXPECT_EQ(fast, "{\"role\":\"assistant\",\"caf\xc3\xa9\":\"tab\\there \\\"q\\\" \\\\\",\"short\":\"short\",\"\":\"\"}");
+}
+
 }  // namespace
 }  // namespace llmproxy
