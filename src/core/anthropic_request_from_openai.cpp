@@ -31,49 +31,16 @@ constexpr std::uint64_t kMinThinkingBudget = 1024;
 
 std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
-const Value* member(const Value& obj, const char* name) {
-    auto it = obj.FindMember(name);
-    return it == obj.MemberEnd() ? nullptr : &it->value;
-}
-
 // Absent and explicit null mean the same thing in OpenAI requests.
-const Value* present(const Value& obj, const char* name) {
-    const Value* v = member(obj, name);
+template <std::size_t N>
+const Value* present(const Value& obj, const char (&name)[N]) {
+    const Value* v = json_member(obj, name);
     return (v == nullptr || v->IsNull()) ? nullptr : v;
 }
 
 Error invalid(std::string field, std::string message) {
     return make_error(ErrorCode::kInvalidRequest, std::move(field), std::move(message));
 }
-
-// A JSON path ("messages[3].content[0]") kept as a chain of stack objects
-// and turned into text only when an error names it: converting a request
-// must not allocate a path string for every message and part.
-class Path {
-public:
-    explicit Path(std::string_view root) : name_(root) {}
-    Path(const Path& parent, std::string_view name) : parent_(&parent), name_(name) {}
-    Path(const Path& parent, std::size_t index) : parent_(&parent), index_(index), is_index_(true) {}
-
-    std::string str() const {
-        std::string s = parent_ != nullptr ? parent_->str() : std::string();
-        if (is_index_) {
-            s += '[';
-            s += std::to_string(index_);
-            s += ']';
-        } else {
-            if (!s.empty()) s += '.';
-            s += name_;
-        }
-        return s;
-    }
-
-private:
-    const Path* parent_ = nullptr;
-    std::string_view name_;
-    std::size_t index_ = 0;
-    bool is_index_ = false;
-};
 
 Error invalid(const Path& field, std::string message) { return invalid(field.str(), std::move(message)); }
 
@@ -345,7 +312,7 @@ Status RequestConverter::append_cache_control(const Value& part, const Path& pat
 
 Status RequestConverter::append_image(const Value& part, const Path& path,
                                       std::string& out) {
-    const Value* image = member(part, "image_url");
+    const Value* image = json_member(part, "image_url");
     Path image_path(path, "image_url");
     Path url_path(image_path, "url");
     const Path* url_field = &image_path;
@@ -353,7 +320,7 @@ Status RequestConverter::append_image(const Value& part, const Path& path,
     if (image != nullptr && image->IsString()) {
         url = image;  // some clients send the URL directly
     } else if (image != nullptr && image->IsObject()) {
-        url = member(*image, "url");
+        url = json_member(*image, "url");
         url_field = &url_path;
         // "detail" (low/high/auto) is a resolution hint with no Anthropic
         // equivalent; Anthropic picks the resolution itself.
@@ -386,7 +353,7 @@ Status RequestConverter::append_image(const Value& part, const Path& path,
 
 Status RequestConverter::append_file(const Value& part, const Path& path,
                                      std::string& out) {
-    const Value* file = member(part, "file");
+    const Value* file = json_member(part, "file");
     Path file_path(path, "file");
     if (file == nullptr || !file->IsObject()) return invalid(file_path, "must be an object");
     if (present(*file, "file_id") != nullptr && present(*file, "file_data") == nullptr) {
@@ -433,13 +400,13 @@ Status RequestConverter::append_file(const Value& part, const Path& path,
 Status RequestConverter::append_part(const Value& part, const Path& path, PartContext ctx,
                                      std::string& out) {
     if (!part.IsObject()) return invalid(path, "must be an object");
-    const Value* type = member(part, "type");
+    const Value* type = json_member(part, "type");
     if (type == nullptr || !type->IsString()) return invalid(Path(path, "type"), "must be a string");
     std::string_view t = view(*type);
 
     if (t == "text" || (t == "refusal" && ctx == PartContext::kAssistant)) {
         const char* field = t == "text" ? "text" : "refusal";
-        const Value* text = member(part, field);
+        const Value* text = json_member(part, field);
         if (text == nullptr || !text->IsString()) return invalid(Path(path, field), "must be a string");
         // Anthropic rejects empty text blocks; an empty part carries nothing.
         if (text->GetStringLength() == 0) return Status();
@@ -493,11 +460,11 @@ Status RequestConverter::collect_system_parts(const Value& content, const Path& 
     for (const Value& part : content.GetArray()) {
         Path part_path(path, i++);
         if (!part.IsObject()) return invalid(part_path, "must be an object");
-        const Value* type = member(part, "type");
+        const Value* type = json_member(part, "type");
         if (type == nullptr || !type->IsString() || view(*type) != "text") {
             return invalid(Path(part_path, "type"), "system content parts must be text");
         }
-        const Value* text = member(part, "text");
+        const Value* text = json_member(part, "text");
         if (text == nullptr || !text->IsString()) {
             return invalid(Path(part_path, "text"), "must be a string");
         }
@@ -637,15 +604,15 @@ Status RequestConverter::convert_assistant_message(const MessageFields& msg, con
             if (type != nullptr && (!type->IsString() || view(*type) != "function")) {
                 return invalid(Path(call_path, "type"), "only \"function\" tool calls are supported");
             }
-            const Value* id = member(call, "id");
+            const Value* id = json_member(call, "id");
             if (id == nullptr || !id->IsString() || id->GetStringLength() == 0) {
                 return invalid(Path(call_path, "id"), "must be a non-empty string");
             }
-            const Value* fn = member(call, "function");
+            const Value* fn = json_member(call, "function");
             if (fn == nullptr || !fn->IsObject()) {
                 return invalid(Path(call_path, "function"), "must be an object");
             }
-            const Value* name = member(*fn, "name");
+            const Value* name = json_member(*fn, "name");
             if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
                 return invalid(Path(call_path, "function.name"), "must be a non-empty string");
             }
@@ -663,7 +630,7 @@ Status RequestConverter::convert_assistant_message(const MessageFields& msg, con
     if (function_call != nullptr) {
         Path fc_path(path, "function_call");
         if (!function_call->IsObject()) return invalid(fc_path, "must be an object");
-        const Value* name = member(*function_call, "name");
+        const Value* name = json_member(*function_call, "name");
         if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
             return invalid(Path(fc_path, "name"), "must be a non-empty string");
         }
@@ -768,7 +735,7 @@ Status RequestConverter::convert_messages(const Value& messages) {
 Status RequestConverter::append_tool_definition(const Value& fn, const Path& path,
                                                 std::string& out) {
     if (!fn.IsObject()) return invalid(path, "must be an object");
-    const Value* name = member(fn, "name");
+    const Value* name = json_member(fn, "name");
     if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
         return invalid(Path(path, "name"), "must be a non-empty string");
     }
@@ -821,7 +788,7 @@ Status RequestConverter::convert_tools(std::string& out, bool& have_tools) {
                 return invalid(Path(path, "type"),
                                "only \"function\" tools are supported by Anthropic providers");
             }
-            const Value* fn = member(tool, "function");
+            const Value* fn = json_member(tool, "function");
             if (fn == nullptr) return invalid(Path(path, "function"), "field required");
             if (Status st = append_tool_definition(*fn, Path(path, "function"), out); !st.ok()) {
                 return st;
@@ -861,9 +828,9 @@ Status RequestConverter::convert_tool_choice(bool have_tools, std::string& out, 
                 return invalid(field, "must be \"auto\", \"none\", \"required\" or a function choice");
             }
         } else if (choice->IsObject()) {
-            const Value* fn = member(*choice, "function");  // {"type":"function","function":{"name"}}
-            const Value* name = fn != nullptr && fn->IsObject() ? member(*fn, "name")
-                                                                : member(*choice, "name");
+            const Value* fn = json_member(*choice, "function");  // {"type":"function","function":{"name"}}
+            const Value* name = fn != nullptr && fn->IsObject() ? json_member(*fn, "name")
+                                                                : json_member(*choice, "name");
             const Value* type = present(*choice, "type");
             if (type != nullptr && type->IsString() && view(*type) == "allowed_tools") {
                 return invalid(field, "allowed_tools is not supported by Anthropic providers");
@@ -926,7 +893,7 @@ Status RequestConverter::check_unsupported_fields() {
         }
     }
     if (const Value* rf = present(root_, "response_format")) {
-        const Value* type = rf->IsObject() ? member(*rf, "type") : nullptr;
+        const Value* type = rf->IsObject() ? json_member(*rf, "type") : nullptr;
         if (type == nullptr || !type->IsString()) {
             return invalid("response_format.type", "must be a string");
         }
@@ -1083,7 +1050,7 @@ Status RequestConverter::convert_sampling_and_limits() {
 
 Result<TranslatedRequest> RequestConverter::run() {
     if (!root_.IsObject()) return invalid("", "request body must be a JSON object");
-    const Value* model = member(root_, "model");
+    const Value* model = json_member(root_, "model");
     if (model == nullptr || !model->IsString() || model->GetStringLength() == 0) {
         return invalid("model", "must be a non-empty string");
     }
@@ -1099,7 +1066,7 @@ Result<TranslatedRequest> RequestConverter::run() {
         return st.error();
     }
 
-    const Value* messages = member(root_, "messages");
+    const Value* messages = json_member(root_, "messages");
     if (messages == nullptr) return invalid("messages", "field required");
     if (Status st = convert_messages(*messages); !st.ok()) return st.error();
 

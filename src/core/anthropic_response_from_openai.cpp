@@ -16,22 +16,16 @@ using rapidjson::Value;
 
 std::string_view sv(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
-const Value* find(const Value& obj, const char* key) {
-    if (!obj.IsObject()) return nullptr;
-    auto it = obj.FindMember(key);
-    return it == obj.MemberEnd() ? nullptr : &it->value;
-}
-
 std::string_view string_or_empty(const Value* v) {
     return v && v->IsString() ? sv(*v) : std::string_view();
 }
 
 std::string safe_id(std::string_view in) {
-    std::string id;
-    for (char c : in.substr(0, 120)) {
+    std::string id(in.substr(0, 120));
+    for (char& c : id) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                   c == '-';
-        id.push_back(ok ? c : '_');
+        if (!ok) c = '_';
     }
     return id;
 }
@@ -55,9 +49,9 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
         return provider_error(st.error().field, st.error().message);
     }
     if (!doc.IsObject()) return provider_error("", "provider response is not a JSON object");
-    const Value* choices = find(doc, "choices");
-    if (const Value* err = find(doc, "error"); err && !err->IsNull() && (!choices || !choices->IsArray())) {
-        std::string_view msg = string_or_empty(find(*err, "message"));
+    const Value* choices = json_member(doc, "choices");
+    if (const Value* err = json_member(doc, "error"); err && !err->IsNull() && (!choices || !choices->IsArray())) {
+        std::string_view msg = string_or_empty(json_member(*err, "message"));
         return provider_error("error", "provider returned an error: " +
                                            std::string(msg.empty() ? std::string_view("(no message)") : msg));
     }
@@ -66,32 +60,32 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
     }
     const Value* choice = &(*choices)[0];
     for (const auto& c : choices->GetArray()) {
-        const Value* idx = find(c, "index");
+        const Value* idx = json_member(c, "index");
         if (idx && idx->IsUint64() && idx->GetUint64() == 0) {
             choice = &c;
             break;
         }
     }
     if (!choice->IsObject()) return provider_error("choices[0]", "expected an object");
-    const Value* message = find(*choice, "message");
+    const Value* message = json_member(*choice, "message");
     if (!message || !message->IsObject()) return provider_error("choices[0].message", "expected an object");
 
     Usage usage;
-    if (const Value* u = find(doc, "usage"); u && u->IsObject()) {
+    if (const Value* u = json_member(doc, "usage"); u && u->IsObject()) {
         usage = usage_from_openai(*u);
-    } else if (const Value* cu = find(*choice, "usage"); cu && cu->IsObject()) {
+    } else if (const Value* cu = json_member(*choice, "usage"); cu && cu->IsObject()) {
         usage = usage_from_openai(*cu);
     }
 
     std::string out;
     out.reserve(body.size() + 256);
     JsonOut w(out);
-    auto key = [&](std::string_view k) { w.key(k); };
-    auto str = [&](std::string_view s) { w.string(s); };
+    auto key = [&](const auto& k) { w.key(k); };  // literals keep their overload
+    auto str = [&](const auto& s) { w.string(s); };
 
     w.start_object();
     key("id");
-    std::string id = "msg_" + safe_id(string_or_empty(find(doc, "id")));
+    std::string id = "msg_" + safe_id(string_or_empty(json_member(doc, "id")));
     if (id.size() == 4) id += "gateway";
     str(id);
     key("type");
@@ -104,22 +98,22 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
     w.start_array();
 
     // Thinking first.
-    std::string_view reasoning = string_or_empty(find(*message, "reasoning_content"));
-    if (reasoning.empty()) reasoning = string_or_empty(find(*message, "reasoning"));
+    std::string_view reasoning = string_or_empty(json_member(*message, "reasoning_content"));
+    if (reasoning.empty()) reasoning = string_or_empty(json_member(*message, "reasoning"));
     std::string details_text, signature;
     std::vector<std::string_view> redacted;
-    if (const Value* details = find(*message, "reasoning_details"); details && details->IsArray()) {
+    if (const Value* details = json_member(*message, "reasoning_details"); details && details->IsArray()) {
         for (const auto& d : details->GetArray()) {
-            std::string_view type = string_or_empty(find(d, "type"));
-            std::string_view data = string_or_empty(find(d, "data"));
+            std::string_view type = string_or_empty(json_member(d, "type"));
+            std::string_view data = string_or_empty(json_member(d, "data"));
             if (type == "reasoning.encrypted") {
                 if (!data.empty()) redacted.push_back(data);
                 continue;
             }
-            std::string_view t = string_or_empty(find(d, "text"));
-            if (t.empty()) t = string_or_empty(find(d, "summary"));
+            std::string_view t = string_or_empty(json_member(d, "text"));
+            if (t.empty()) t = string_or_empty(json_member(d, "summary"));
             details_text.append(t.data(), t.size());
-            std::string_view sig = string_or_empty(find(d, "signature"));
+            std::string_view sig = string_or_empty(json_member(d, "signature"));
             if (!sig.empty()) signature.assign(sig.data(), sig.size());
         }
     }
@@ -155,18 +149,18 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
         str(t);
         w.end_object();
     };
-    const Value* content = find(*message, "content");
+    const Value* content = json_member(*message, "content");
     if (content && content->IsString()) {
         text_block(sv(*content));
     } else if (content && content->IsArray()) {
         std::string joined;
         for (const auto& part : content->GetArray()) {
-            std::string_view type = string_or_empty(find(part, "type"));
-            if (type == "text" || type.empty()) joined.append(string_or_empty(find(part, "text")));
+            std::string_view type = string_or_empty(json_member(part, "type"));
+            if (type == "text" || type.empty()) joined.append(string_or_empty(json_member(part, "text")));
         }
         text_block(joined);
     }
-    std::string_view refusal = string_or_empty(find(*message, "refusal"));
+    std::string_view refusal = string_or_empty(json_member(*message, "refusal"));
     text_block(refusal);
 
     // Tool calls (and the legacy single function_call).
@@ -175,16 +169,16 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
         const Value* arguments;
     };
     std::vector<Call> calls;
-    if (const Value* tcs = find(*message, "tool_calls"); tcs && tcs->IsArray()) {
+    if (const Value* tcs = json_member(*message, "tool_calls"); tcs && tcs->IsArray()) {
         for (const auto& tc : tcs->GetArray()) {
-            const Value* fn = find(tc, "function");
+            const Value* fn = json_member(tc, "function");
             if (!fn || !fn->IsObject()) continue;
-            calls.push_back({string_or_empty(find(tc, "id")), string_or_empty(find(*fn, "name")),
-                             find(*fn, "arguments")});
+            calls.push_back({string_or_empty(json_member(tc, "id")), string_or_empty(json_member(*fn, "name")),
+                             json_member(*fn, "arguments")});
         }
     }
-    if (const Value* fc = find(*message, "function_call"); fc && fc->IsObject() && calls.empty()) {
-        calls.push_back({{}, string_or_empty(find(*fc, "name")), find(*fc, "arguments")});
+    if (const Value* fc = json_member(*message, "function_call"); fc && fc->IsObject() && calls.empty()) {
+        calls.push_back({{}, string_or_empty(json_member(*fc, "name")), json_member(*fc, "arguments")});
     }
     std::vector<std::string> used_ids;
     std::vector<std::string> bad_arguments;
@@ -232,7 +226,7 @@ Result<std::string> openai_to_anthropic_response(std::string_view body, const Re
     for (const auto& t : bad_arguments) text_block(t);
     w.end_array();
 
-    std::string_view finish = string_or_empty(find(*choice, "finish_reason"));
+    std::string_view finish = string_or_empty(json_member(*choice, "finish_reason"));
     StopMapping stop = anthropic_stop_reason(finish, !calls.empty());
     if (stop.is_error) {
         return provider_error("choices[0].finish_reason",

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -95,6 +96,27 @@ const char* json_skip_container(const char* p, const char* end, bool avx2);
 // parse left it: a container changed afterwards (or a copy sharing its
 // strings and then changed) would be found as the text it was parsed from.
 std::string_view json_source_span(const rapidjson::Value& v, const InsituSource& src);
+
+// The value of member `key` of `obj` (the first, as FindMember finds), or null
+// when `obj` is not an object or has no such member. Lengths are compared
+// before bytes, and inlined with a literal the length is a constant: most
+// members are passed over without a memcmp call.
+inline const rapidjson::Value* json_member(const rapidjson::Value& obj, std::string_view key) {
+    if (!obj.IsObject()) return nullptr;
+    for (auto m = obj.MemberBegin(); m != obj.MemberEnd(); ++m) {
+        if (m->name.GetStringLength() == key.size() &&
+            (key.empty() || std::memcmp(m->name.GetString(), key.data(), key.size()) == 0)) {
+            return &m->value;
+        }
+    }
+    return nullptr;
+}
+template <std::size_t N>
+inline const rapidjson::Value* json_member(const rapidjson::Value& obj, const char (&key)[N]) {
+    // A char array holding a shorter string is measured like a pointer.
+    if (N > 1 && key[N - 2] == '\0') return json_member(obj, std::string_view(key));
+    return json_member(obj, std::string_view(key, N - 1));
+}
 
 // Serialises a value compactly.
 std::string json_to_string(const rapidjson::Value& v);

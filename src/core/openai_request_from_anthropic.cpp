@@ -28,11 +28,6 @@ constexpr std::string_view kBillingHeaderPrefix = "x-anthropic-billing-header:";
 
 std::string_view sv(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
-const Value* find(const Value& obj, const char* key) {
-    auto it = obj.FindMember(key);
-    return it == obj.MemberEnd() ? nullptr : &it->value;
-}
-
 // A user-side content part waiting to be written (flattening to a plain
 // string is decided once all parts are known).
 struct Part {
@@ -58,9 +53,14 @@ private:
     Error bad(std::string field, std::string why) const {
         return make_error(ErrorCode::kInvalidRequest, std::move(field), std::move(why));
     }
+    Error bad(const Path& field, std::string why) const { return bad(field.str(), std::move(why)); }
 
     void key(std::string_view k) { w_.key(k); }
+    template <std::size_t N>
+    void key(const char (&k)[N]) { w_.key(k); }
     void str(std::string_view s) { w_.string(s); }
+    template <std::size_t N>
+    void str(const char (&s)[N]) { w_.string(s); }
     // A string of the request (its literal is copied, see JsonOut::value).
     void str(const Value& s) { w_.value(s); }
     // `s`, or `source` when `s` is that string of the request.
@@ -75,13 +75,13 @@ private:
 
     Status write_system();
     Status write_messages(const Value& messages);
-    Status write_user(const Value& content, const std::string& path);
-    Status write_assistant(const Value& content, const std::string& path);
-    Status system_message_text(const Value& content, const std::string& path, std::string& text);
-    Status tool_result_text(const Value& block, const std::string& path, std::string& text,
+    Status write_user(const Value& content, const Path& path);
+    Status write_assistant(const Value& content, const Path& path);
+    Status system_message_text(const Value& content, const Path& path, std::string& text);
+    Status tool_result_text(const Value& block, const Path& path, std::string& text,
                             const Value*& single, std::vector<Part>& images);
-    Status user_part(const Value& block, const std::string& path, std::vector<Part>& parts);
-    Status image_part(const Value& block, const std::string& path, Part& part);
+    Status user_part(const Value& block, const Path& path, std::vector<Part>& parts);
+    Status image_part(const Value& block, const Path& path, Part& part);
     void write_parts(const std::vector<Part>& parts);
     void write_tool_message(std::string_view id, std::string_view text, const Value* source = nullptr);
     void answer_pending_calls();
@@ -128,7 +128,7 @@ bool blank(std::string_view s) {
 }
 
 Status AnthropicToOpenAI::write_system() {
-    const Value* system = find(req_.doc, "system");
+    const Value* system = json_member(req_.doc, "system");
     if (!system || system->IsNull()) return Status();
     struct SystemText {
         std::string text;               // when the request's text changed
@@ -150,17 +150,18 @@ Status AnthropicToOpenAI::write_system() {
     if (system->IsString()) {
         add(*system, nullptr);
     } else if (system->IsArray()) {
+        const Path system_path("system");
         for (SizeType i = 0; i < system->Size(); ++i) {
             const Value& b = (*system)[i];
-            std::string path = "system[" + std::to_string(i) + "]";
+            const Path path(system_path, i);
             if (!b.IsObject()) return bad(path, "expected a text block object");
-            const Value* type = find(b, "type");
+            const Value* type = json_member(b, "type");
             if (!type || !type->IsString() || sv(*type) != "text") {
-                return bad(path + ".type", "system blocks must be of type \"text\"");
+                return bad(Path(path, "type"), "system blocks must be of type \"text\"");
             }
-            const Value* text = find(b, "text");
-            if (!text || !text->IsString()) return bad(path + ".text", "expected a string");
-            add(*text, find(b, "cache_control"));
+            const Value* text = json_member(b, "text");
+            if (!text || !text->IsString()) return bad(Path(path, "text"), "expected a string");
+            add(*text, json_member(b, "cache_control"));
         }
     } else {
         return bad("system", "expected a string or an array of text blocks");
@@ -234,7 +235,7 @@ void AnthropicToOpenAI::flush_deferred_system() {
     deferred_system_.clear();
 }
 
-Status AnthropicToOpenAI::system_message_text(const Value& content, const std::string& path,
+Status AnthropicToOpenAI::system_message_text(const Value& content, const Path& path,
                                               std::string& text) {
     if (content.IsString()) {
         text.assign(sv(content));
@@ -243,9 +244,9 @@ Status AnthropicToOpenAI::system_message_text(const Value& content, const std::s
     if (!content.IsArray()) return bad(path, "expected a string or an array of text blocks");
     for (SizeType i = 0; i < content.Size(); ++i) {
         const Value& b = content[i];
-        std::string bpath = path + "[" + std::to_string(i) + "]";
-        const Value* type = b.IsObject() ? find(b, "type") : nullptr;
-        const Value* t = b.IsObject() ? find(b, "text") : nullptr;
+        const Path bpath(path, i);
+        const Value* type = b.IsObject() ? json_member(b, "type") : nullptr;
+        const Value* t = b.IsObject() ? json_member(b, "text") : nullptr;
         if (!type || !type->IsString() || sv(*type) != "text" || !t || !t->IsString()) {
             return bad(bpath, "system messages may only contain text blocks");
         }
@@ -255,18 +256,18 @@ Status AnthropicToOpenAI::system_message_text(const Value& content, const std::s
     return Status();
 }
 
-Status AnthropicToOpenAI::image_part(const Value& block, const std::string& path, Part& part) {
-    const Value* source = find(block, "source");
-    if (!source || !source->IsObject()) return bad(path + ".source", "expected an object");
-    const Value* type = find(*source, "type");
-    if (!type || !type->IsString()) return bad(path + ".source.type", "expected a string");
+Status AnthropicToOpenAI::image_part(const Value& block, const Path& path, Part& part) {
+    const Value* source = json_member(block, "source");
+    if (!source || !source->IsObject()) return bad(Path(path, "source"), "expected an object");
+    const Value* type = json_member(*source, "type");
+    if (!type || !type->IsString()) return bad(Path(path, "source.type"), "expected a string");
     std::string_view t = sv(*type);
     part.kind = Part::Kind::kImage;
     if (t == "base64") {
-        const Value* media = find(*source, "media_type");
-        const Value* data = find(*source, "data");
-        if (!media || !media->IsString()) return bad(path + ".source.media_type", "expected a string");
-        if (!data || !data->IsString()) return bad(path + ".source.data", "expected a string");
+        const Value* media = json_member(*source, "media_type");
+        const Value* data = json_member(*source, "data");
+        if (!media || !media->IsString()) return bad(Path(path, "source.media_type"), "expected a string");
+        if (!data || !data->IsString()) return bad(Path(path, "source.data"), "expected a string");
         part.owned.reserve(data->GetStringLength() + media->GetStringLength() + 16);
         part.owned += "data:";
         part.owned.append(sv(*media));
@@ -275,53 +276,53 @@ Status AnthropicToOpenAI::image_part(const Value& block, const std::string& path
         return Status();
     }
     if (t == "url") {
-        const Value* url = find(*source, "url");
-        if (!url || !url->IsString()) return bad(path + ".source.url", "expected a string");
+        const Value* url = json_member(*source, "url");
+        if (!url || !url->IsString()) return bad(Path(path, "source.url"), "expected a string");
         part.text = sv(*url);
         part.source = url;
         return Status();
     }
-    return bad(path + ".source.type", "image source type \"" + std::string(t) +
+    return bad(Path(path, "source.type"), "image source type \"" + std::string(t) +
                                           "\" cannot be sent to an OpenAI-dialect provider");
 }
 
-Status AnthropicToOpenAI::user_part(const Value& block, const std::string& path,
+Status AnthropicToOpenAI::user_part(const Value& block, const Path& path,
                                     std::vector<Part>& parts) {
-    const Value* type = find(block, "type");
+    const Value* type = json_member(block, "type");
     std::string_view t = sv(*type);
     Part part;
-    part.cache_control = find(block, "cache_control");
+    part.cache_control = json_member(block, "cache_control");
     if (t == "text") {
-        const Value* text = find(block, "text");
-        if (!text || !text->IsString()) return bad(path + ".text", "expected a string");
+        const Value* text = json_member(block, "text");
+        if (!text || !text->IsString()) return bad(Path(path, "text"), "expected a string");
         part.text = sv(*text);
         part.source = text;
     } else if (t == "image") {
         if (Status st = image_part(block, path, part); !st.ok()) return st;
     } else if (t == "document") {
-        const Value* source = find(block, "source");
-        const Value* stype = source && source->IsObject() ? find(*source, "type") : nullptr;
-        if (!stype || !stype->IsString()) return bad(path + ".source.type", "expected a string");
+        const Value* source = json_member(block, "source");
+        const Value* stype = source && source->IsObject() ? json_member(*source, "type") : nullptr;
+        if (!stype || !stype->IsString()) return bad(Path(path, "source.type"), "expected a string");
         if (sv(*stype) == "text") {
-            const Value* data = find(*source, "data");
-            if (!data || !data->IsString()) return bad(path + ".source.data", "expected a string");
+            const Value* data = json_member(*source, "data");
+            if (!data || !data->IsString()) return bad(Path(path, "source.data"), "expected a string");
             part.text = sv(*data);
             part.source = data;
         } else if (sv(*stype) == "base64") {
-            const Value* media = find(*source, "media_type");
-            const Value* data = find(*source, "data");
-            if (!media || !media->IsString()) return bad(path + ".source.media_type", "expected a string");
-            if (!data || !data->IsString()) return bad(path + ".source.data", "expected a string");
+            const Value* media = json_member(*source, "media_type");
+            const Value* data = json_member(*source, "data");
+            if (!media || !media->IsString()) return bad(Path(path, "source.media_type"), "expected a string");
+            if (!data || !data->IsString()) return bad(Path(path, "source.data"), "expected a string");
             part.kind = Part::Kind::kFile;
             part.owned = "data:" + std::string(sv(*media)) + ";base64," + std::string(sv(*data));
-            const Value* title = find(block, "title");
+            const Value* title = json_member(block, "title");
             part.filename = title && title->IsString() ? sv(*title) : std::string_view("document.pdf");
         } else {
-            return bad(path + ".source.type", "document source type \"" + std::string(sv(*stype)) +
+            return bad(Path(path, "source.type"), "document source type \"" + std::string(sv(*stype)) +
                                                   "\" cannot be sent to an OpenAI-dialect provider");
         }
     } else {
-        return bad(path + ".type", "content block type \"" + std::string(t) +
+        return bad(Path(path, "type"), "content block type \"" + std::string(t) +
                                        "\" is not supported in user messages for OpenAI-dialect providers");
     }
     parts.push_back(std::move(part));
@@ -330,14 +331,14 @@ Status AnthropicToOpenAI::user_part(const Value& block, const std::string& path,
 
 // `text` gets the result's text; `single` the request's string when that text
 // is exactly one of them (then `text` stays empty: nothing is copied).
-Status AnthropicToOpenAI::tool_result_text(const Value& block, const std::string& path,
+Status AnthropicToOpenAI::tool_result_text(const Value& block, const Path& path,
                                            std::string& text, const Value*& single,
                                            std::vector<Part>& images) {
-    const Value* err = find(block, "is_error");
-    if (err && !err->IsBool()) return bad(path + ".is_error", "expected a boolean");
+    const Value* err = json_member(block, "is_error");
+    if (err && !err->IsBool()) return bad(Path(path, "is_error"), "expected a boolean");
     bool is_error = err && err->GetBool();
     if (is_error) text = "[error] ";
-    const Value* content = find(block, "content");
+    const Value* content = json_member(block, "content");
     if (!content || content->IsNull()) return Status();
     if (content->IsString()) {
         if (is_error) {
@@ -347,27 +348,28 @@ Status AnthropicToOpenAI::tool_result_text(const Value& block, const std::string
         }
         return Status();
     }
-    if (!content->IsArray()) return bad(path + ".content", "expected a string or an array");
+    if (!content->IsArray()) return bad(Path(path, "content"), "expected a string or an array");
     if (!is_error && content->Size() == 1 && (*content)[0].IsObject()) {
-        const Value* type = find((*content)[0], "type");
-        const Value* tv = find((*content)[0], "text");
+        const Value* type = json_member((*content)[0], "type");
+        const Value* tv = json_member((*content)[0], "text");
         if (type && type->IsString() && sv(*type) == "text" && tv && tv->IsString()) {
             single = tv;
             return Status();
         }
     }
     bool first = true;
+    const Path content_path(path, "content");
     for (SizeType i = 0; i < content->Size(); ++i) {
         const Value& b = (*content)[i];
-        std::string bpath = path + ".content[" + std::to_string(i) + "]";
-        const Value* type = b.IsObject() ? find(b, "type") : nullptr;
-        if (!type || !type->IsString()) return bad(bpath + ".type", "expected a string");
+        const Path bpath(content_path, i);
+        const Value* type = b.IsObject() ? json_member(b, "type") : nullptr;
+        if (!type || !type->IsString()) return bad(Path(bpath, "type"), "expected a string");
         std::string_view t = sv(*type);
         if (!first) text.push_back('\n');
         first = false;
         if (t == "text") {
-            const Value* tv = find(b, "text");
-            if (!tv || !tv->IsString()) return bad(bpath + ".text", "expected a string");
+            const Value* tv = json_member(b, "text");
+            if (!tv || !tv->IsString()) return bad(Path(bpath, "text"), "expected a string");
             text.append(sv(*tv));
         } else if (t == "image" || t == "document") {
             // Tool messages carry text only; images and documents follow in
@@ -376,7 +378,7 @@ Status AnthropicToOpenAI::tool_result_text(const Value& block, const std::string
             text += "[" + std::string(t) + " " + std::to_string(images.size()) +
                     " attached in the next user message]";
         } else {
-            return bad(bpath + ".type", "content block type \"" + std::string(t) +
+            return bad(Path(bpath, "type"), "content block type \"" + std::string(t) +
                                             "\" is not supported in tool results");
         }
     }
@@ -435,7 +437,7 @@ void AnthropicToOpenAI::write_parts(const std::vector<Part>& parts) {
     w_.end_object();
 }
 
-Status AnthropicToOpenAI::write_user(const Value& content, const std::string& path) {
+Status AnthropicToOpenAI::write_user(const Value& content, const Path& path) {
     if (content.IsString()) {
         answer_pending_calls();
         flush_deferred_system();
@@ -459,13 +461,13 @@ Status AnthropicToOpenAI::write_user(const Value& content, const std::string& pa
     std::vector<Part> parts;
     for (SizeType i = 0; i < content.Size(); ++i) {
         const Value& b = content[i];
-        std::string bpath = path + "[" + std::to_string(i) + "]";
+        const Path bpath(path, i);
         if (!b.IsObject()) return bad(bpath, "expected a content block object");
-        const Value* type = find(b, "type");
-        if (!type || !type->IsString()) return bad(bpath + ".type", "expected a string");
+        const Value* type = json_member(b, "type");
+        if (!type || !type->IsString()) return bad(Path(bpath, "type"), "expected a string");
         if (sv(*type) == "tool_result") {
-            const Value* id = find(b, "tool_use_id");
-            if (!id || !id->IsString()) return bad(bpath + ".tool_use_id", "expected a string");
+            const Value* id = json_member(b, "tool_use_id");
+            if (!id || !id->IsString()) return bad(Path(bpath, "tool_use_id"), "expected a string");
             Result_ r{sv(*id), {}};
             if (Status st = tool_result_text(b, bpath, r.text, r.source, images); !st.ok()) return st;
             results.push_back(std::move(r));
@@ -509,7 +511,7 @@ Status AnthropicToOpenAI::write_user(const Value& content, const std::string& pa
     return Status();
 }
 
-Status AnthropicToOpenAI::write_assistant(const Value& content, const std::string& path) {
+Status AnthropicToOpenAI::write_assistant(const Value& content, const Path& path) {
     answer_pending_calls();
     flush_deferred_system();
     if (content.IsString()) {
@@ -531,35 +533,35 @@ Status AnthropicToOpenAI::write_assistant(const Value& content, const std::strin
     std::vector<Call> calls;
     for (SizeType i = 0; i < content.Size(); ++i) {
         const Value& b = content[i];
-        std::string bpath = path + "[" + std::to_string(i) + "]";
+        const Path bpath(path, i);
         if (!b.IsObject()) return bad(bpath, "expected a content block object");
-        const Value* type = find(b, "type");
-        if (!type || !type->IsString()) return bad(bpath + ".type", "expected a string");
+        const Value* type = json_member(b, "type");
+        if (!type || !type->IsString()) return bad(Path(bpath, "type"), "expected a string");
         std::string_view t = sv(*type);
         if (t == "text") {
-            const Value* tv = find(b, "text");
-            if (!tv || !tv->IsString()) return bad(bpath + ".text", "expected a string");
+            const Value* tv = json_member(b, "text");
+            if (!tv || !tv->IsString()) return bad(Path(bpath, "text"), "expected a string");
             if (!text.empty()) text.push_back('\n');
             text.append(sv(*tv));
         } else if (t == "thinking") {
-            const Value* tv = find(b, "thinking");
-            if (!tv || !tv->IsString()) return bad(bpath + ".thinking", "expected a string");
+            const Value* tv = json_member(b, "thinking");
+            if (!tv || !tv->IsString()) return bad(Path(bpath, "thinking"), "expected a string");
             if (!reasoning.empty()) reasoning.push_back('\n');
             reasoning.append(sv(*tv));
         } else if (t == "redacted_thinking") {
             // Encrypted Anthropic reasoning: meaningless to any other provider.
         } else if (t == "tool_use") {
-            const Value* id = find(b, "id");
-            const Value* name = find(b, "name");
-            const Value* input = find(b, "input");
+            const Value* id = json_member(b, "id");
+            const Value* name = json_member(b, "name");
+            const Value* input = json_member(b, "input");
             if (!id || !id->IsString() || id->GetStringLength() == 0) {
-                return bad(bpath + ".id", "expected a non-empty string");
+                return bad(Path(bpath, "id"), "expected a non-empty string");
             }
-            if (!name || !name->IsString()) return bad(bpath + ".name", "expected a string");
-            if (input && !input->IsObject()) return bad(bpath + ".input", "expected an object");
+            if (!name || !name->IsString()) return bad(Path(bpath, "name"), "expected a string");
+            if (input && !input->IsObject()) return bad(Path(bpath, "input"), "expected an object");
             calls.push_back({sv(*id), std::string(mapper_.provider_name(sv(*name))), input});
         } else {
-            return bad(bpath + ".type", "content block type \"" + std::string(t) +
+            return bad(Path(bpath, "type"), "content block type \"" + std::string(t) +
                                             "\" is not supported in assistant messages for OpenAI-dialect providers");
         }
     }
@@ -612,29 +614,30 @@ Status AnthropicToOpenAI::write_assistant(const Value& content, const std::strin
 }
 
 Status AnthropicToOpenAI::write_messages(const Value& messages) {
+    const Path messages_path("messages");
     for (SizeType i = 0; i < messages.Size(); ++i) {
         const Value& m = messages[i];
-        std::string path = "messages[" + std::to_string(i) + "]";
+        const Path path(messages_path, i);
         if (!m.IsObject()) return bad(path, "expected an object");
-        const Value* role = find(m, "role");
-        if (!role || !role->IsString()) return bad(path + ".role", "expected a string");
-        const Value* content = find(m, "content");
-        if (!content) return bad(path + ".content", "missing");
+        const Value* role = json_member(m, "role");
+        if (!role || !role->IsString()) return bad(Path(path, "role"), "expected a string");
+        const Value* content = json_member(m, "content");
+        if (!content) return bad(Path(path, "content"), "missing");
         std::string_view r = sv(*role);
         Status st;
         if (r == "user") {
-            st = write_user(*content, path + ".content");
+            st = write_user(*content, Path(path, "content"));
         } else if (r == "assistant") {
-            st = write_assistant(*content, path + ".content");
+            st = write_assistant(*content, Path(path, "content"));
         } else if (r == "system") {
             std::string text;
-            st = system_message_text(*content, path + ".content", text);
+            st = system_message_text(*content, Path(path, "content"), text);
             if (st.ok() && !blank(text)) {
                 deferred_system_.push_back(std::move(text));
                 if (pending_calls_.empty()) flush_deferred_system();
             }
         } else {
-            return bad(path + ".role", "unsupported role \"" + std::string(r) + "\"");
+            return bad(Path(path, "role"), "unsupported role \"" + std::string(r) + "\"");
         }
         if (!st.ok()) return st;
     }
@@ -648,36 +651,37 @@ Status AnthropicToOpenAI::write_messages(const Value& messages) {
 // ---- tools ----------------------------------------------------------------------
 
 Status AnthropicToOpenAI::write_tools(bool& any_function_tool, bool& web_search) {
-    const Value* tools = find(req_.doc, "tools");
+    const Value* tools = json_member(req_.doc, "tools");
     if (!tools || tools->IsNull()) return Status();
     if (!tools->IsArray()) return bad("tools", "expected an array");
     bool opened = false;
+    const Path tools_path("tools");
     for (SizeType i = 0; i < tools->Size(); ++i) {
         const Value& t = (*tools)[i];
-        std::string path = "tools[" + std::to_string(i) + "]";
+        const Path path(tools_path, i);
         if (!t.IsObject()) return bad(path, "expected an object");
-        const Value* type = find(t, "type");
+        const Value* type = json_member(t, "type");
         if (type && !type->IsNull()) {
-            if (!type->IsString()) return bad(path + ".type", "expected a string");
+            if (!type->IsString()) return bad(Path(path, "type"), "expected a string");
             std::string_view ty = sv(*type);
             if (ty.substr(0, 11) == "web_search_") {
                 if (!q_.web_search_options) {
-                    return bad(path + ".type", "the web_search server tool is not available on this provider");
+                    return bad(Path(path, "type"), "the web_search server tool is not available on this provider");
                 }
                 web_search = true;
                 continue;
             }
             if (ty != "custom") {
-                return bad(path + ".type", "server tool \"" + std::string(ty) +
+                return bad(Path(path, "type"), "server tool \"" + std::string(ty) +
                                                "\" cannot be sent to an OpenAI-dialect provider");
             }
         }
-        const Value* name = find(t, "name");
-        if (!name || !name->IsString()) return bad(path + ".name", "expected a string");
-        const Value* desc = find(t, "description");
-        if (desc && !desc->IsString() && !desc->IsNull()) return bad(path + ".description", "expected a string");
-        const Value* schema = find(t, "input_schema");
-        if (schema && !schema->IsObject()) return bad(path + ".input_schema", "expected an object");
+        const Value* name = json_member(t, "name");
+        if (!name || !name->IsString()) return bad(Path(path, "name"), "expected a string");
+        const Value* desc = json_member(t, "description");
+        if (desc && !desc->IsString() && !desc->IsNull()) return bad(Path(path, "description"), "expected a string");
+        const Value* schema = json_member(t, "input_schema");
+        if (schema && !schema->IsObject()) return bad(Path(path, "input_schema"), "expected an object");
         if (!opened) {
             key("tools");
             w_.start_array();
@@ -698,7 +702,7 @@ Status AnthropicToOpenAI::write_tools(bool& any_function_tool, bool& web_search)
         key("parameters");
         // Some servers reject parameters without "type": "object".
         w_.start_object();
-        const Value* schema_type = schema ? find(*schema, "type") : nullptr;
+        const Value* schema_type = schema ? json_member(*schema, "type") : nullptr;
         bool has_props = schema && schema->HasMember("properties");
         if (!schema_type) {
             key("type");
@@ -725,18 +729,18 @@ Status AnthropicToOpenAI::write_tools(bool& any_function_tool, bool& web_search)
 }
 
 Status AnthropicToOpenAI::write_tool_choice(bool any_function_tool) {
-    const Value* choice = find(req_.doc, "tool_choice");
+    const Value* choice = json_member(req_.doc, "tool_choice");
     if (!choice || choice->IsNull()) return Status();
     if (!choice->IsObject()) return bad("tool_choice", "expected an object");
-    const Value* type = find(*choice, "type");
+    const Value* type = json_member(*choice, "type");
     if (!type || !type->IsString()) return bad("tool_choice.type", "expected a string");
     std::string_view t = sv(*type);
     if (t != "auto" && t != "any" && t != "tool" && t != "none") {
         return bad("tool_choice.type", "expected auto, any, tool or none");
     }
-    const Value* name = find(*choice, "name");
+    const Value* name = json_member(*choice, "name");
     if (t == "tool" && (!name || !name->IsString())) return bad("tool_choice.name", "expected a string");
-    const Value* dp = find(*choice, "disable_parallel_tool_use");
+    const Value* dp = json_member(*choice, "disable_parallel_tool_use");
     if (dp && !dp->IsBool()) return bad("tool_choice.disable_parallel_tool_use", "expected a boolean");
     // OpenAI rejects tool_choice without tools.
     if (!any_function_tool) return Status();
@@ -769,7 +773,7 @@ Status AnthropicToOpenAI::write_tool_choice(bool any_function_tool) {
 
 Status AnthropicToOpenAI::write_scalars() {
     const Value& d = req_.doc;
-    if (const Value* mt = find(d, "max_tokens")) {
+    if (const Value* mt = json_member(d, "max_tokens")) {
         if (!mt->IsUint64() || mt->GetUint64() == 0) return bad("max_tokens", "expected a positive integer");
         std::uint64_t v = mt->GetUint64();
         if (opts_.max_tokens_cap && v > *opts_.max_tokens_cap) v = *opts_.max_tokens_cap;
@@ -780,21 +784,21 @@ Status AnthropicToOpenAI::write_scalars() {
         w_.uint(*opts_.max_tokens_cap);
     }
     for (const char* name : {"temperature", "top_p"}) {
-        if (const Value* v = find(d, name)) {
+        if (const Value* v = json_member(d, name)) {
             if (v->IsNull()) continue;
             if (!v->IsNumber()) return bad(name, "expected a number");
             key(name);
             w_.value(*v);
         }
     }
-    if (const Value* v = find(d, "top_k")) {
+    if (const Value* v = json_member(d, "top_k")) {
         if (!v->IsNull() && !v->IsUint64()) return bad("top_k", "expected a non-negative integer");
         if (q_.send_top_k && v->IsUint64()) {
             key("top_k");
             w_.uint(v->GetUint64());
         }
     }
-    if (const Value* v = find(d, "stop_sequences")) {
+    if (const Value* v = json_member(d, "stop_sequences")) {
         if (!v->IsNull()) {
             if (!v->IsArray()) return bad("stop_sequences", "expected an array of strings");
             for (SizeType i = 0; i < v->Size(); ++i) {
@@ -811,7 +815,7 @@ Status AnthropicToOpenAI::write_scalars() {
         }
     }
     bool stream = false;
-    if (const Value* v = find(d, "stream")) {
+    if (const Value* v = json_member(d, "stream")) {
         if (!v->IsBool() && !v->IsNull()) return bad("stream", "expected a boolean");
         stream = v->IsBool() && v->GetBool();
     }
@@ -824,9 +828,9 @@ Status AnthropicToOpenAI::write_scalars() {
         w_.boolean(true);
         w_.end_object();
     }
-    if (const Value* meta = find(d, "metadata")) {
+    if (const Value* meta = json_member(d, "metadata")) {
         if (!meta->IsNull() && !meta->IsObject()) return bad("metadata", "expected an object");
-        const Value* user = meta->IsObject() ? find(*meta, "user_id") : nullptr;
+        const Value* user = meta->IsObject() ? json_member(*meta, "user_id") : nullptr;
         if (user && !user->IsString() && !user->IsNull()) return bad("metadata.user_id", "expected a string");
         if (user && user->IsString() && q_.send_user && user->GetStringLength() > 0) {
             key("user");
@@ -837,17 +841,17 @@ Status AnthropicToOpenAI::write_scalars() {
 }
 
 Status AnthropicToOpenAI::write_thinking() {
-    const Value* thinking = find(req_.doc, "thinking");
+    const Value* thinking = json_member(req_.doc, "thinking");
     if (!thinking || thinking->IsNull()) return Status();
     if (!thinking->IsObject()) return bad("thinking", "expected an object");
-    const Value* type = find(*thinking, "type");
+    const Value* type = json_member(*thinking, "type");
     if (!type || !type->IsString()) return bad("thinking.type", "expected a string");
     std::string_view t = sv(*type);
     if (t != "enabled" && t != "disabled" && t != "adaptive") {
         return bad("thinking.type", "expected enabled, adaptive or disabled");
     }
     std::uint64_t budget = 0;
-    if (const Value* b = find(*thinking, "budget_tokens")) {
+    if (const Value* b = json_member(*thinking, "budget_tokens")) {
         if (!b->IsUint64()) return bad("thinking.budget_tokens", "expected a non-negative integer");
         budget = b->GetUint64();
     }
@@ -855,8 +859,8 @@ Status AnthropicToOpenAI::write_thinking() {
     std::string_view effort = "medium";
     if (t == "enabled") {
         effort = budget <= 1024 ? "low" : budget <= 8192 ? "medium" : "high";
-    } else if (const Value* oc = find(req_.doc, "output_config"); oc && oc->IsObject()) {
-        const Value* e = find(*oc, "effort");
+    } else if (const Value* oc = json_member(req_.doc, "output_config"); oc && oc->IsObject()) {
+        const Value* e = json_member(*oc, "effort");
         if (e && e->IsString()) {
             std::string_view ev = sv(*e);
             if (ev == "low" || ev == "medium" || ev == "high") effort = ev;
@@ -889,18 +893,18 @@ Status AnthropicToOpenAI::write_thinking() {
 Result<TranslatedRequest> AnthropicToOpenAI::run() {
     const Value& d = req_.doc;
     if (!d.IsObject()) return bad("", "request body must be a JSON object");
-    const Value* model = find(d, "model");
+    const Value* model = json_member(d, "model");
     if (!model || !model->IsString()) return bad("model", "expected a string");
-    const Value* messages = find(d, "messages");
+    const Value* messages = json_member(d, "messages");
     if (!messages || !messages->IsArray()) return bad("messages", "expected an array");
 
     // Declared tools get their provider names first, so names in the history
     // and tool_choice map consistently.
-    if (const Value* tools = find(d, "tools"); tools && tools->IsArray()) {
+    if (const Value* tools = json_member(d, "tools"); tools && tools->IsArray()) {
         for (const auto& t : tools->GetArray()) {
             if (!t.IsObject()) continue;
-            const Value* name = find(t, "name");
-            const Value* type = find(t, "type");
+            const Value* name = json_member(t, "name");
+            const Value* type = json_member(t, "type");
             bool custom = !type || type->IsNull() || (type->IsString() && sv(*type) == "custom");
             if (custom && name && name->IsString()) mapper_.provider_name(sv(*name));
         }
@@ -929,7 +933,7 @@ Result<TranslatedRequest> AnthropicToOpenAI::run() {
     TranslatedRequest tr;
     tr.body = std::move(out_);
     tr.response.client_model = req_.facts.model.empty() ? std::string(sv(*model)) : req_.facts.model;
-    const Value* stream = find(d, "stream");
+    const Value* stream = json_member(d, "stream");
     tr.response.stream = stream && stream->IsBool() && stream->GetBool();
     tr.response.tool_names = std::move(names_);
     tr.response.quirks = q_;

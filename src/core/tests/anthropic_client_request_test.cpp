@@ -536,6 +536,12 @@ TEST(AnthropicClientRequest, WrongTypedInputIsATypedErrorNamingTheField) {
              Row{R"({"model":"m","max_tokens":1,"messages":[],"tools":{}})", "tools"},
              Row{R"({"model":"m","max_tokens":1,"messages":[],"tools":[{"name":"a","input_schema":"x"}]})", "tools[0].input_schema"},
              Row{R"({"model":"m","max_tokens":1,"messages":[],"stream":"yes"})", "stream"},
+             // Deeper and later positions: each level of the path, indexes past 0.
+             Row{R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"user","content":[{"type":"text","text":"b"},{"type":"tool_result","tool_use_id":"i","content":[{"type":"text","text":"c"},{"type":"audio"}]}]}]})", "messages[1].content[1].content[1].type"},
+             Row{R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image","source":{"type":"base64","data":"x"}}]}]})", "messages[0].content[1].source.media_type"},
+             Row{R"({"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"system","content":[{"type":"text","text":"a"},{"type":"image"}]}]})", "messages[1].content[1]"},
+             Row{R"({"model":"m","max_tokens":1,"messages":[],"system":[{"type":"text","text":"a"},{"type":"text","text":3}]})", "system[1].text"},
+             Row{R"({"model":"m","max_tokens":1,"messages":[],"tools":[{"name":"a"},{"description":"d"}]})", "tools[1].name"},
          }) {
         Error e = translate_error(row.body);
         EXPECT_EQ(e.code, ErrorCode::kInvalidRequest) << row.body;
