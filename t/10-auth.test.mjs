@@ -2,6 +2,7 @@
 // header styles, refused requests never reaching a provider.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 
 import { startGateway, sleep } from './lib/gateway.mjs';
 import { DIALECTS, assertDialectError, unknownKey } from './lib/dialects.mjs';
@@ -105,4 +106,61 @@ test('a key with a future expiry works (so the expired refusal is about expiry)'
   const d = DIALECTS.openai;
   const res = await gw.post(d.path, d.body(), { key: fresh.key });
   assert.equal(res.status, 200, res.text);
+});
+
+// A refused request's body is read (small ones) or discarded (large or chunked
+// ones) and the connection stays usable: every request below goes over one
+// kept-alive socket, and the last, valid one must still be answered.
+test('refusals keep the connection: small, large, chunked and slow bodies, then a valid request', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const d = DIALECTS.anthropic;
+  const padded = (bytes) => {
+    const body = d.body();
+    body.system = 'x'.repeat(bytes);
+    return JSON.stringify(body);
+  };
+  // pieces: the body as written, with a pause between pieces; chunked when
+  // no content-length is given.
+  const send = (key, pieces, { chunked = false, pauseMs = 0 } = {}) => new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': key };
+    if (!chunked) headers['content-length'] = pieces.reduce((n, p) => n + Buffer.byteLength(p), 0);
+    const req = http.request(`${gw.url}${d.path}`, { method: 'POST', agent, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text, reused: req.reusedSocket,
+        json: () => JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    (async () => {
+      for (let i = 0; i < pieces.length; i++) {
+        if (i > 0 && pauseMs) await sleep(pauseMs);
+        req.write(pieces[i]);
+      }
+      req.end();
+    })();
+  });
+  try {
+    const before = gw.totalUpstreamRequests();
+    const small = padded(24 * 1024);
+    const large = padded(100 * 1024);
+    const cases = [
+      ['24 KB body (read)', [small], {}],
+      ['100 KB body (discarded)', [large], {}],
+      ['chunked body (discarded)', [small.slice(0, 5000), small.slice(5000)], { chunked: true }],
+      ['body arriving late (read)', [small.slice(0, 100), small.slice(100)], { pauseMs: 200 }],
+    ];
+    for (const [i, [what, pieces, opts]] of cases.entries()) {
+      const res = await send(unknownKey(), pieces, opts);
+      assertDialectError('anthropic', res, 401, 'authentication_error');
+      if (i > 0) assert.equal(res.reused, true, `${what}: answered on the same connection`);
+    }
+    assert.equal(gw.totalUpstreamRequests(), before, 'no refused request reached a provider');
+    const ok = await send(keys.alice.key, [small]);
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.reused, true, 'the valid request used the same connection');
+    assert.equal(gw.totalUpstreamRequests(), before + 1);
+  } finally {
+    agent.destroy();
+  }
 });
