@@ -142,8 +142,7 @@ struct RequestCtx {
     std::optional<RouteAttempts> plan;          /* walk over route->targets */
     ngx_msec_t                started = 0;
     ngx_event_t               retry_ev{};
-    ErrorResponse             last_error;     /* answer if the retry finds no target, or to a
-                                                 refused request once its body is read */
+    ErrorResponse             last_error;     /* answer if the retry finds no target */
     ngx_event_t               watch_ev{};     /* per-attempt timeouts */
 
     bool                      committed = false;         /* main header sent */

@@ -87,53 +87,54 @@ RequestCtx *create_ctx(ngx_http_request_t *r) {
     return ctx;
 }
 
-// A refused request's body is read, not discarded, when it is small enough to
-// stay in memory: nginx discards 4 KB per read, so a typical 24 KB coding
-// request costs six reads instead of one. Larger or chunked bodies (and
-// HTTP/2, which skips a stream's data for free) are discarded: an
-// unauthenticated client never makes the gateway hold much, nor write a
-// temporary file.
-constexpr off_t kReadRefusedBodyMax = 64 * 1024;
-
-bool read_refused_body(ngx_http_request_t *r) {
+// Discards a refused request's body. nginx's own discard reads 4 KB at a
+// time, so a typical 24 KB coding request costs six reads; here the part
+// read with the header and whatever the socket already holds go in reads of
+// up to 64 KB into one buffer that every request of the worker shares
+// (nothing is kept per connection, as with nginx's discard). A body that has
+// not fully arrived, a chunked one and HTTP/2 are left to nginx's discard,
+// which answers at once and reads the rest in the background.
+ngx_int_t discard_refused_body(ngx_http_request_t *r) {
+    ngx_http_headers_in_t &in = r->headers_in;
+    bool plain = r == r->main && r->request_body == nullptr && !r->discard_body &&
+                 !in.chunked && in.content_length_n > 0 && in.expect == nullptr;
 #if (NGX_HTTP_V2)
-    if (r->stream != nullptr) return false;
+    plain = plain && r->stream == nullptr;
 #endif
-    if (r->headers_in.chunked || r->headers_in.content_length_n <= 0) return false;
-    auto *clcf = static_cast<ngx_http_core_loc_conf_t *>(
-        ngx_http_get_module_loc_conf(r, ngx_http_core_module));
-    off_t limit = std::min<off_t>(kReadRefusedBodyMax, static_cast<off_t>(clcf->client_body_buffer_size));
-    return r->headers_in.content_length_n <= limit && get_ctx(r) != nullptr;
-}
-
-// Post-body handler of a refused request: sends the answer kept in the ctx.
-void send_refusal(ngx_http_request_t *r) noexcept {
-    RequestCtx *ctx = get_ctx(r);
-    ngx_int_t rc;
-    try {
-        release_client_body(r);
-        rc = send_error(r, ctx->client, ctx->last_error);
-    } catch (const std::bad_alloc &) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: out of memory");
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "llmproxy: %s", e.what());
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (!plain) {
+        return ngx_http_discard_request_body(r);
     }
-    ngx_http_finalize_request(r, rc);
+    ngx_buf_t *pre = r->header_in;
+    off_t n = std::min<off_t>(pre->last - pre->pos, in.content_length_n);
+    pre->pos += n;  // what follows the body there is the next request
+    in.content_length_n -= n;
+    r->request_length += n;
+    static u_char scratch[64 * 1024];
+    ngx_connection_t *c = r->connection;
+    while (in.content_length_n > 0 && c->read->ready) {
+        auto size = static_cast<size_t>(std::min<off_t>(in.content_length_n, sizeof(scratch)));
+        ssize_t got = c->recv(c, scratch, size);
+        if (got == NGX_AGAIN) {
+            break;
+        }
+        if (got == NGX_ERROR || got == 0) {
+            // As nginx's discard does: the answer is attempted, the
+            // connection is not kept.
+            if (got == NGX_ERROR) {
+                c->error = 1;
+            }
+            r->keepalive = 0;
+            return NGX_OK;
+        }
+        in.content_length_n -= got;
+        r->request_length += got;
+    }
+    return in.content_length_n > 0 ? ngx_http_discard_request_body(r) : NGX_OK;
 }
 
 ngx_int_t reject(ngx_http_request_t *r, Dialect d, int status, std::string_view message,
                  std::string_view type = {}, std::string_view code = {}) {
-    if (read_refused_body(r)) {
-        get_ctx(r)->last_error = error_response(d, status, message, type, code);
-        ngx_int_t rc = ngx_http_read_client_request_body(r, send_refusal);
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-        return NGX_DONE;
-    }
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
+    if (discard_refused_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     return send_error(r, d, error_response(d, status, message, type, code));
