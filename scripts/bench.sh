@@ -82,6 +82,10 @@ esac
 # only at 32+ connections when any are measured.
 stream_duration=$duration
 ((short)) && stream_duration=$(awk -v d="$duration" 'BEGIN { print d / 2 }')
+# Unrecorded lead-in of every 1-connection stream run (bench/README.md: a fresh
+# client's first streams are most of a short run's p99 tail, on both arms).
+stream_warmup=0.5
+((short)) && stream_warmup=0.25
 settle=1   # seconds between the end of load and the "after" RSS reading
 ((short)) && settle=0.5
 for b in $hold_bodies; do [[ $b == compact || $b == large ]] || { echo "bench.sh: hold body is compact or large" >&2; exit 2; }; done
@@ -394,7 +398,7 @@ measure() {  # round conns case arm [warmup]
     local hargs=() h
     for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
     out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$port$path" \
-      --body "${BODY[$c]}" --conns 1 --duration "$stream_secs" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
+      --body "${BODY[$c]}" --conns 1 --warmup "$stream_warmup" --duration "$stream_secs" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
   else
     tool=wrk
     out=$("${LOADGEN[@]}" wrk -t1 -c"$n" -d"${secs}s" --timeout 10s -s "$BENCH/wrk/post.lua" \

@@ -5,7 +5,8 @@
 // Latency mode (default): C persistent connections each send stream requests
 // back to back for --duration seconds (or --count streams in total), then print
 // one JSON line: streams/s, time to first event (TTFE), inter-event gaps, total
-// stream time, all in microseconds.
+// stream time, all in microseconds. Streams sent in the first --warmup seconds
+// are not recorded.
 //
 // Hold mode (--hold N): open N streams at once (ramped in batches), each on its
 // own connection, wait until all finish; report how many completed cleanly and
@@ -17,7 +18,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 
 function parseArgs(argv) {
-  const o = { headers: [], conns: 1, duration: 0, count: 0, hold: 0, batch: 250, batchMs: 20, timeout: 60, idle: 10 };
+  const o = { headers: [], conns: 1, duration: 0, warmup: 0, count: 0, hold: 0, batch: 250, batchMs: 20, timeout: 60, idle: 10 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -26,6 +27,7 @@ function parseArgs(argv) {
     else if (a === '--header') o.headers.push(v());
     else if (a === '--conns') o.conns = Number(v());
     else if (a === '--duration') o.duration = Number(v());
+    else if (a === '--warmup') o.warmup = Number(v());
     else if (a === '--count') o.count = Number(v());
     else if (a === '--hold') o.hold = Number(v());
     else if (a === '--batch') o.batch = Number(v());
@@ -175,8 +177,16 @@ function runConnection(stats, shouldContinue) {
         if (shouldContinue()) connect(); else resolve();
       });
     };
+    // Streams sent during the warm-up are run but not recorded (errors
+    // always count).
+    const recorded = () => t0 >= stats.recordFrom;
     const onEvent = (t) => {
-      if (firstAt === 0n) { firstAt = t; stats.ttfe.push(usSince(t0, t)); } else stats.gaps.push(usSince(lastAt, t));
+      if (firstAt === 0n) {
+        firstAt = t;
+        if (recorded()) stats.ttfe.push(usSince(t0, t));
+      } else if (recorded()) {
+        stats.gaps.push(usSince(lastAt, t));
+      }
       lastAt = t;
     };
     const send = () => {
@@ -191,7 +201,9 @@ function runConnection(stats, shouldContinue) {
       try { used = parser.feed(buf, t); } catch (e) { stats.errors++; socket.destroy(); return; }
       if (used < 0) return;
       const ok = parser.status === 200 && parser.terminal();
-      if (ok) { stats.ok++; stats.total.push(usSince(t0, t)); stats.eventsMin = Math.min(stats.eventsMin, parser.events); stats.eventsMax = Math.max(stats.eventsMax, parser.events); } else {
+      if (ok && !recorded()) {
+        // a warm-up stream
+      } else if (ok) { stats.ok++; stats.total.push(usSince(t0, t)); stats.eventsMin = Math.min(stats.eventsMin, parser.events); stats.eventsMax = Math.max(stats.eventsMax, parser.events); } else {
         stats.errors++;
         const kind = parser.status === 200 ? 'unterminated' : `status_${parser.status}`;
         stats.errorKinds[kind] = (stats.errorKinds[kind] || 0) + 1;
@@ -205,8 +217,12 @@ function runConnection(stats, shouldContinue) {
 }
 
 async function latencyMode() {
-  const stats = { ok: 0, errors: 0, errorKinds: {}, ttfe: [], gaps: [], total: [], eventsMin: Infinity, eventsMax: 0 };
-  const start = now();
+  const begin = now();
+  // The first --warmup seconds warm the client's JIT and both ends of the
+  // connection; without them most of a short run's p99 tail is its start.
+  const start = begin + BigInt(Math.round(opts.warmup * 1e9));
+  const stats = { ok: 0, errors: 0, errorKinds: {}, ttfe: [], gaps: [], total: [], eventsMin: Infinity, eventsMax: 0,
+    recordFrom: start };
   const deadline = start + BigInt(Math.round((opts.duration || opts.timeout) * 1e9));
   let started = 0;
   const shouldContinue = () => {
@@ -220,7 +236,7 @@ async function latencyMode() {
   await Promise.all(conns);
   const secs = usSince(start, now()) / 1e6;
   return {
-    mode: 'latency', conns: opts.conns, streams: stats.ok, errors: stats.errors, error_kinds: stats.errorKinds,
+    mode: 'latency', conns: opts.conns, warmup_s: opts.warmup, streams: stats.ok, errors: stats.errors, error_kinds: stats.errorKinds,
     duration_s: Number(secs.toFixed(3)), streams_per_s: Number((stats.ok / secs).toFixed(1)),
     events_per_stream: { min: stats.ok ? stats.eventsMin : null, max: stats.eventsMax },
     ttfe_us: percentiles(stats.ttfe, [50, 90, 99]),
