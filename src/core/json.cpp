@@ -681,6 +681,13 @@ bool json_is_object(std::string_view text, const JsonLimits& limits) {
     }
     std::memcpy(buffer, text.data(), text.size());
     std::memset(buffer + text.size(), 0, size - text.size());
+    {
+        // The fast reader first, as for documents (an agent's history has a
+        // tool call per turn); outside its subset RapidJSON decides.
+        FastReaderHandler<true> fast(nullptr, limits.max_depth);
+        if (FastJsonReader::parse(buffer, text.size(), fast)) return fast.root_is_object();
+        std::memcpy(buffer, text.data(), text.size());  // strings were decoded in place
+    }
     DepthLimitedHandler handler(nullptr, limits.max_depth);
     return read_padded<rapidjson::kParseInsituFlag>(text, buffer, limits, handler, "").ok() &&
            handler.root_is_object();
