@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -205,8 +206,16 @@ private:
     // Views point into the request document or into owned_ids_ (a deque,
     // so they stay valid as it grows).
     std::deque<std::string> owned_ids_;
-    std::unordered_map<std::string_view, std::string_view> current_ids_;
-    std::unordered_set<std::string_view> used_ids_;
+    // One node per tool call in each: taken from this buffer first, then
+    // from the heap in growing blocks, instead of a heap allocation each (an
+    // agent's history has a tool call per turn).
+    alignas(std::max_align_t) unsigned char id_arena_[8192];
+    std::pmr::monotonic_buffer_resource id_memory_{id_arena_, sizeof id_arena_};
+    std::pmr::unordered_map<std::string_view, std::string_view> current_ids_{&id_memory_};
+    std::pmr::unordered_set<std::string_view> used_ids_{&id_memory_};
+    // Per id that had to be renamed: the next suffix to try, so a history
+    // that says "call_0" every turn is renamed in linear time.
+    std::pmr::unordered_map<std::string_view, unsigned> next_suffix_{&id_memory_};
     std::string pending_legacy_id_;  // id given to the last legacy function_call
     bool seen_conversation_ = false;  // a user/assistant/tool message was seen
 
@@ -275,11 +284,15 @@ std::string_view RequestConverter::assign_tool_id(std::string_view original) {
         id = own(std::move(clean));
     }
     if (used_ids_.count(id) != 0) {
-        std::string base(id);
-        for (unsigned n = 2;; ++n) {
-            std::string candidate = base + "_" + std::to_string(n);
+        std::string_view base = id;
+        unsigned& next = next_suffix_.try_emplace(base, 2).first->second;
+        for (;; ++next) {
+            std::string candidate(base);
+            candidate += '_';
+            candidate += std::to_string(next);
             if (used_ids_.count(candidate) == 0) {
                 id = own(std::move(candidate));
+                ++next;
                 break;
             }
         }

@@ -441,6 +441,35 @@ TEST(OpenAIClientRequest, DuplicateToolCallIdsAcrossTurnsRenamed) {
               {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_0_2","content":"second"}]}]})"));
 }
 
+TEST(OpenAIClientRequest, LongHistoryOfOneReusedToolCallIdStaysPaired) {
+    // 400 turns of "call_0" (more ids than the converter's own buffer holds),
+    // with a client id that is already "call_0_3": every call gets its own id
+    // and every result answers the call before it.
+    std::string in = R"({"model":"m","messages":[{"role":"user","content":"go"})";
+    std::string out = R"({"model":"claude-sonnet-4-5","max_tokens":4096,"messages":[)"
+                      R"({"role":"user","content":[{"type":"text","text":"go"}]})";
+    auto turn = [&](std::string_view client_id, std::string_view id, int i) {
+        std::string n = std::to_string(i);
+        in += R"(,{"role":"assistant","tool_calls":[{"id":")" + std::string(client_id) +
+              R"(","type":"function","function":{"name":"T","arguments":"{}"}}]},)"
+              R"({"role":"tool","tool_call_id":")" + std::string(client_id) + R"(","content":"r)" + n + R"("})";
+        out += R"(,{"role":"assistant","content":[{"type":"tool_use","id":")" + std::string(id) +
+               R"(","name":"T","input":{}}]},)"
+               R"({"role":"user","content":[{"type":"tool_result","tool_use_id":")" + std::string(id) +
+               R"(","content":"r)" + n + R"("}]})";
+    };
+    turn("call_0_3", "call_0_3", 0);
+    turn("call_0", "call_0", 1);
+    for (int i = 2; i <= 400; ++i) {
+        // call_0_3 is taken by the client's own id: the renaming skips it.
+        int suffix = i < 3 ? i : i + 1;
+        turn("call_0", "call_0_" + std::to_string(suffix), i);
+    }
+    in += "]}";
+    out += "]}";
+    EXPECT_TRUE(Translates(in, out));
+}
+
 TEST(OpenAIClientRequest, ToolCallIdsOutsideAnthropicAlphabetSanitised) {
     EXPECT_TRUE(Translates(
         R"({"model":"m","messages":[
