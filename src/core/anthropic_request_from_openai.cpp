@@ -141,7 +141,7 @@ struct PendingMessage {
 };
 
 struct SystemPart {
-    std::string_view text;
+    const Value* text = nullptr;  // a string of the request document
     const Value* cache_control = nullptr;
 };
 
@@ -465,7 +465,7 @@ Status RequestConverter::append_parts(const Value& content, const Path& path,
 Status RequestConverter::collect_system_parts(const Value& content, const Path& path,
                                               std::vector<SystemPart>& parts) {
     if (content.IsString()) {
-        if (content.GetStringLength() > 0) parts.push_back({view(content), nullptr});
+        if (content.GetStringLength() > 0) parts.push_back({&content, nullptr});
         return Status();
     }
     if (!content.IsArray()) return invalid(path, "must be a string or an array");
@@ -485,7 +485,7 @@ Status RequestConverter::collect_system_parts(const Value& content, const Path& 
         if (cc != nullptr && !cc->IsObject()) {
             return invalid(Path(part_path, "cache_control"), "must be an object");
         }
-        if (text->GetStringLength() > 0) parts.push_back({view(*text), cc});
+        if (text->GetStringLength() > 0) parts.push_back({text, cc});
     }
     return Status();
 }
@@ -509,7 +509,7 @@ Status RequestConverter::convert_system_message(const MessageFields& msg, const 
     std::string text = "<system-reminder>\n";
     for (std::size_t i = 0; i < parts.size(); ++i) {
         if (i > 0) text += '\n';
-        text.append(parts[i].text);
+        text.append(view(*parts[i].text));
     }
     text += "\n</system-reminder>";
     PendingMessage& m = message_for(false);
@@ -1115,7 +1115,7 @@ Result<TranslatedRequest> RequestConverter::run() {
     std::size_t estimate = 256 + tools.size() + tool_choice.size() + sampling_.size();
     estimate += written_messages_.size();
     for (const auto& m : messages_) estimate += 48 + m.tool_results.size() + m.blocks.size();
-    for (const auto& s : system_) estimate += 64 + s.text.size();
+    for (const auto& s : system_) estimate += 64 + s.text->GetStringLength();
     out.reserve(estimate);
 
     out += R"({"model":)";
@@ -1125,7 +1125,8 @@ Result<TranslatedRequest> RequestConverter::run() {
     if (!system_.empty()) {
         out += R"(,"system":)";
         if (system_.size() == 1 && system_[0].cache_control == nullptr) {
-            append_string(out, system_[0].text);
+            // A long system prompt is copied as the client wrote it.
+            append_value(out, *system_[0].text, source_);
         } else {
             out += '[';
             bool first = true;
@@ -1133,7 +1134,7 @@ Result<TranslatedRequest> RequestConverter::run() {
                 if (!first) out += ',';
                 first = false;
                 out += R"({"type":"text","text":)";
-                append_string(out, part.text);
+                append_value(out, *part.text, source_);
                 if (part.cache_control != nullptr) {
                     out += R"(,"cache_control":)";
                     append_value(out, *part.cache_control);

@@ -441,6 +441,29 @@ TEST(OpenAIClientRequest, DuplicateToolCallIdsAcrossTurnsRenamed) {
               {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_0_2","content":"second"}]}]})"));
 }
 
+TEST(OpenAIClientRequest, LongSystemPromptCopiedAsWritten) {
+    // Long leading system texts go out as the client wrote them (escapes
+    // and all), a string or parts; they still decode to the same text.
+    const std::string literal =
+        R"("You are a coding agent.\nRules:\n\t- keep changes small\n\t- caf\u00e9 \/ \"quotes\"\n")";
+    for (bool parts : {false, true}) {
+        std::string in = R"({"model":"m","messages":[{"role":"system","content":)";
+        in += parts ? R"([{"type":"text","text":)" + literal + R"(,"cache_control":{"type":"ephemeral"}}])" : literal;
+        in += R"(},{"role":"user","content":"go"}]})";
+        OpenAIRequestCase c{in};
+        ASSERT_TRUE(c.parse_status.ok());
+        auto r = c.translate(default_options());
+        ASSERT_TRUE(r.ok()) << r.error().describe();
+        EXPECT_NE(r->body.find(literal), std::string::npos) << r->body;
+        std::string expected_system = parts
+            ? R"([{"type":"text","text":)" + literal + R"(,"cache_control":{"type":"ephemeral"}}])"
+            : literal;
+        EXPECT_TRUE(JsonEq(r->body, R"({"model":"claude-sonnet-4-5","max_tokens":4096,"system":)" +
+                                        expected_system +
+                                        R"(,"messages":[{"role":"user","content":[{"type":"text","text":"go"}]}]})"));
+    }
+}
+
 TEST(OpenAIClientRequest, LongHistoryOfOneReusedToolCallIdStaysPaired) {
     // 400 turns of "call_0" (more ids than the converter's own buffer holds),
     // with a client id that is already "call_0_3": every call gets its own id
