@@ -347,14 +347,21 @@ client_headers() {  # client key -> HEADERS array
     HEADERS=("Authorization: Bearer $2" 'User-Agent: OpenAI/Python 1.54.0')
   fi
 }
-arm_port() { case $1 in base) echo "$BASE_PORT" ;; gw) echo "$GW_PORT" ;; gwnk) echo "$GWNK_PORT" ;; esac; }
-arm_path() { if [[ $2 == base ]]; then echo "${BPATH[$1]}"; else echo "${GPATH[$1]}"; fi; }
+arm_port() { case $1 in base | basesame) echo "$BASE_PORT" ;; gw) echo "$GW_PORT" ;; gwnk) echo "$GWNK_PORT" ;; esac; }
+# basesame (case 4, one connection, no target): plain nginx proxying the mock's
+# OpenAI-format stream, so that the client reads the same kind of stream as
+# from the gateway (the baseline proper proxies the provider's Anthropic one).
+arm_path() {
+  case $2 in base) echo "${BPATH[$1]}" ;; basesame) echo /sse/v1/chat/completions ;; *) echo "${GPATH[$1]}" ;; esac
+}
+arm_conns_ok() { [[ $1 != basesame || $2 -eq 1 ]]; }  # arm conns: measured at this count?
 arm_key() { if [[ $1 == gwnk ]]; then echo "$GWNK_KEY"; else echo "$API_KEY"; fi; }
 arms_of() {  # case -> arms measured for it
   local a=()
   [[ ${KIND[$1]} != reject ]] && a+=(base)
   a+=(gw)
   ((noka)) && [[ $1 == c1 || $1 == c2 ]] && a+=(gwnk)
+  [[ $1 == c4 && " $conns " == *" 1 "* ]] && a+=(basesame)
   echo "${a[@]}"
 }
 
@@ -366,7 +373,7 @@ precheck() {  # case arm: one request, checks status and a dialect marker
     gwnk) [[ -n $gwnk_reason ]] && { NA[$c/$arm]=$gwnk_reason; return; } ;;
   esac
   port=$(arm_port "$arm") path=$(arm_path "$c" "$arm")
-  if [[ $arm == base ]]; then mark=${BMARK[$c]}; else mark=${GMARK[$c]}; fi
+  case $arm in base) mark=${BMARK[$c]} ;; basesame) mark='[DONE]' ;; *) mark=${GMARK[$c]} ;; esac
   client_headers "${CLIENT[$c]}" "$(arm_key "$arm")"
   [[ ${KIND[$c]} == reject ]] && { want_status=401; HEADERS[0]='x-api-key: sk-llmp-0000000000000000000000000000000000000000000'; }
   local hargs=() h
@@ -381,7 +388,7 @@ precheck() {  # case arm: one request, checks status and a dialect marker
   fi
 }
 
-server_of() { case $1 in base) echo base ;; gw) echo gw ;; gwnk) echo gwnk ;; esac; }
+server_of() { case $1 in base | basesame) echo base ;; gw) echo gw ;; gwnk) echo gwnk ;; esac; }
 measure() {  # round conns case arm [warmup]
   local r=$1 n=$2 c=$3 arm=$4 warm=${5:-0} port path server t0 t1 m0 m1 out json leaked=null tool key
   port=$(arm_port "$arm") path=$(arm_path "$c" "$arm") server=$(server_of "$arm")
@@ -467,7 +474,7 @@ if ((warmup)); then
   log "warm-up"
   for c in $cases; do
     for arm in $(arms_of "$c"); do
-      [[ -z ${NA[$c/$arm]:-} ]] && measure 0 32 "$c" "$arm" 1
+      [[ -z ${NA[$c/$arm]:-} ]] && arm_conns_ok "$arm" 32 && measure 0 32 "$c" "$arm" 1
     done
   done
 fi
@@ -484,7 +491,7 @@ for ((round = 1; round <= rounds; round++)); do
       fi
       ((short)) && [[ $c == c5 && $n -eq 1 && $conns == *[0-9][0-9]* ]] && continue
       for arm in "${arms[@]}"; do
-        [[ -z ${NA[$c/$arm]:-} ]] && measure "$round" "$n" "$c" "$arm"
+        [[ -z ${NA[$c/$arm]:-} ]] && arm_conns_ok "$arm" "$n" && measure "$round" "$n" "$c" "$arm"
       done
     done
   done

@@ -55,8 +55,8 @@ for (const run of runs) {
   byKey.get(k).set(run.round, view(run));
 }
 // Pairs of (baseline, gateway) views from the same round.
-function pairs(c, arm, n) {
-  const base = byKey.get(`${c === 'c5' ? 'c1' : c}/base/${n}`) || new Map();
+function pairs(c, arm, n, baseArm = 'base') {
+  const base = byKey.get(`${c === 'c5' ? 'c1' : c}/${baseArm}/${n}`) || new Map();
   const gw = byKey.get(`${c}/${arm}/${n}`) || new Map();
   const out = [];
   for (const [round, g] of gw) if (base.has(round)) out.push([base.get(round), g]);
@@ -145,6 +145,18 @@ for (const c of cases) {
           `${fmt(median(gws.map((g) => g.ttfe50)))} / ${fmt(median(gws.map((g) => g.ttfe99)))}`,
           `${signed(d50)} / ${signed(d99)} µs`, `p99 added ≤ ${t.addedUs} µs`,
           verdict(d99 === null ? null : d99 <= t.addedUs, 0) + noisy(bases.map((b) => b.ttfe50), bases.map((b) => b.ttfe99)));
+        // Case 4's reference arm: plain nginx delivering an OpenAI-format
+        // stream, which costs the client (and the shared machine) more than
+        // the provider's Anthropic stream the baseline proper passes on.
+        const same = c === 'c4' && arm === 'gw' ? pairs(c, arm, n, 'basesame') : [];
+        if (same.length > 0) {
+          const s50 = median(same.map(([b, g]) => g.ttfe50 - b.ttfe50));
+          const s99 = median(same.map(([b, g]) => g.ttfe99 - b.ttfe99));
+          row(`${title} — vs plain nginx passing an OpenAI-format stream`, n, 'time to first event p50 / p99 (µs)',
+            `${fmt(median(same.map(([b]) => b.ttfe50)))} / ${fmt(median(same.map(([b]) => b.ttfe99)))}`,
+            `${fmt(median(same.map(([, g]) => g.ttfe50)))} / ${fmt(median(same.map(([, g]) => g.ttfe99)))}`,
+            `${signed(s50)} / ${signed(s99)} µs`, '—', 'reference (same kind of stream)');
+        }
         const g99 = median(ps.map(([b, g]) => g.gap99 - b.gap99));
         row(title, n, 'inter-event gap p99 (µs)', fmt(median(bases.map((b) => b.gap99))),
           fmt(median(gws.map((g) => g.gap99))), `${signed(g99)} µs`, '—', '—');
