@@ -165,8 +165,9 @@ function responseReader(socket) {
 }
 
 // A refused request's body is consumed (read with the header, drained from the
-// socket, or discarded by nginx as it arrives) and the connection stays
-// usable: everything below goes over one socket, pipelined requests included.
+// socket, or discarded by nginx: over 1 MB, chunked, or still arriving) and the
+// connection stays usable: everything below goes over one socket, pipelined
+// requests included.
 test('refusals keep the connection: small, large, chunked, late and pipelined bodies', async () => {
   const d = DIALECTS.anthropic;
   const body = (bytes) => {
@@ -194,6 +195,8 @@ test('refusals keep the connection: small, large, chunked, late and pipelined bo
     await refused('24 KB body');
     socket.write(post(unknownKey(), large));
     await refused('200 KB body');
+    socket.write(post(unknownKey(), body(2 * 1024 * 1024)));
+    await refused('2 MB body (left to nginx)');
     const chunked = `${(5000).toString(16)}\r\n${small.slice(0, 5000)}\r\n` +
       `${Buffer.byteLength(small.slice(5000)).toString(16)}\r\n${small.slice(5000)}\r\n0\r\n\r\n`;
     socket.write(head(unknownKey()) + chunked);

@@ -92,12 +92,15 @@ RequestCtx *create_ctx(ngx_http_request_t *r) {
 // read with the header and whatever the socket already holds go in reads of
 // up to 64 KB into one buffer that every request of the worker shares
 // (nothing is kept per connection, as with nginx's discard). A body that has
-// not fully arrived, a chunked one and HTTP/2 are left to nginx's discard,
-// which answers at once and reads the rest in the background.
+// not fully arrived, a chunked one, one over 1 MB (at most 16 reads here) and
+// HTTP/2 are left to nginx's discard, which answers at once and reads the
+// rest in the background.
 ngx_int_t discard_refused_body(ngx_http_request_t *r) {
+    constexpr off_t kDrainMax = 1024 * 1024;
     ngx_http_headers_in_t &in = r->headers_in;
     bool plain = r == r->main && r->request_body == nullptr && !r->discard_body &&
-                 !in.chunked && in.content_length_n > 0 && in.expect == nullptr;
+                 !in.chunked && in.content_length_n > 0 && in.content_length_n <= kDrainMax &&
+                 in.expect == nullptr;
 #if (NGX_HTTP_V2)
     plain = plain && r->stream == nullptr;
 #endif
