@@ -8,13 +8,24 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import {
-  NGINX_BIN, httpPreamble, mainPreamble, makeTempDir, requireGatewayBinaries, startGateway,
+  NGINX_BIN, httpPreamble, mainPreamble, makeTempDir, requireGatewayBinaries, sleep, startGateway,
 } from './lib/gateway.mjs';
 
 const RETAIN_LINE = /llmproxy: worker heap keeps up to (\d+) bytes freed/g;
 
 function retainLines(log) {
   return [...log.matchAll(RETAIN_LINE)].map((m) => Number(m[1]));
+}
+
+// The lines of a gateway's workers once `count` of them have logged theirs:
+// the port listens before every worker has run its init (bounded: 5 s).
+async function workerRetainLines(gw, count) {
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const lines = retainLines(gw.errorLog());
+    if (lines.length >= count) return lines;
+    await sleep(50);
+  }
+  return retainLines(gw.errorLog());
 }
 
 // Minor page faults of a process so far (/proc/PID/stat field 10).
@@ -90,8 +101,8 @@ describe('llmproxy_malloc_retain in the workers', () => {
     gateways.push(dflt);
     const sized = await startGateway({ label: 'malloc-4m', workers: 1, extraHttp: 'llmproxy_malloc_retain 4m;' });
     gateways.push(sized);
-    assert.deepEqual(retainLines(dflt.errorLog()), [16 * 1024 * 1024, 16 * 1024 * 1024]);
-    assert.deepEqual(retainLines(sized.errorLog()), [4 * 1024 * 1024]);
+    assert.deepEqual(await workerRetainLines(dflt, 2), [16 * 1024 * 1024, 16 * 1024 * 1024]);
+    assert.deepEqual(await workerRetainLines(sized, 1), [4 * 1024 * 1024]);
   });
 
   test('retained heap: 50 large requests cost the worker a fraction of the page faults of off', async () => {
@@ -99,9 +110,10 @@ describe('llmproxy_malloc_retain in the workers', () => {
     gateways.push(on);
     const off = await startGateway({ label: 'malloc-off', workers: 1, extraHttp: 'llmproxy_malloc_retain off;' });
     gateways.push(off);
-    assert.deepEqual(retainLines(off.errorLog()), [], 'off leaves malloc alone');
     const n = 50;
     const faultsOff = await faultsPerRequests(off, n);
+    // Read once the worker has served requests, so it has surely started.
+    assert.deepEqual(retainLines(off.errorLog()), [], 'off leaves malloc alone');
     const faultsOn = await faultsPerRequests(on, n);
     // glibc's defaults give back the heap's top after each request: at
     // least one fault per request. Retained, the same pages serve them all.
