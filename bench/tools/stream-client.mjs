@@ -201,9 +201,9 @@ function runConnection(stats, shouldContinue) {
       try { used = parser.feed(buf, t); } catch (e) { stats.errors++; socket.destroy(); return; }
       if (used < 0) return;
       const ok = parser.status === 200 && parser.terminal();
-      if (ok && !recorded()) {
-        // a warm-up stream
-      } else if (ok) { stats.ok++; stats.total.push(usSince(t0, t)); stats.eventsMin = Math.min(stats.eventsMin, parser.events); stats.eventsMax = Math.max(stats.eventsMax, parser.events); } else {
+      if (ok) {
+        if (recorded()) { stats.ok++; stats.total.push(usSince(t0, t)); stats.eventsMin = Math.min(stats.eventsMin, parser.events); stats.eventsMax = Math.max(stats.eventsMax, parser.events); }
+      } else {
         stats.errors++;
         const kind = parser.status === 200 ? 'unterminated' : `status_${parser.status}`;
         stats.errorKinds[kind] = (stats.errorKinds[kind] || 0) + 1;

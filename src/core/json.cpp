@@ -408,6 +408,15 @@ std::size_t find_sse2_missed_control(std::string_view text) {
     return std::string_view::npos;
 }
 
+// FastJsonReader over the padded copy `buffer` of `text`. On a decline the
+// copy is restored (strings were decoded in place) for RapidJSON to read.
+template <bool kInsitu>
+bool fast_read(std::string_view text, char* buffer, FastReaderHandler<kInsitu>& handler) {
+    if (FastJsonReader::parse(buffer, text.size(), handler)) return true;
+    std::memcpy(buffer, text.data(), text.size());
+    return false;
+}
+
 // Runs the reader over the NUL-terminated, 16-byte padded `buffer` holding
 // `text` (see parse_json for why padded) and maps its outcome to a Status.
 // In situ, strings are decoded in place inside `buffer`.
@@ -465,14 +474,13 @@ Status parse_padded(std::string_view text, char* buffer, const JsonLimits& limit
         auto fast = [&](rapidjson::Document& target) {
             FastReaderHandler<(kFlags & rapidjson::kParseInsituFlag) != 0> handler(&target,
                                                                                limits.max_depth);
-            accepted = FastJsonReader::parse(buffer, text.size(), handler);
+            accepted = fast_read(text, buffer, handler);
             return accepted;
         };
         doc.SetNull();
         doc.Populate(fast);
         if (accepted) return Status();
         doc.SetNull();
-        std::memcpy(buffer, text.data(), text.size());  // strings were decoded in place
     }
     Status st;
     auto generate = [&](rapidjson::Document& target) {
@@ -681,13 +689,10 @@ bool json_is_object(std::string_view text, const JsonLimits& limits) {
     }
     std::memcpy(buffer, text.data(), text.size());
     std::memset(buffer + text.size(), 0, size - text.size());
-    {
-        // The fast reader first, as for documents (an agent's history has a
-        // tool call per turn); outside its subset RapidJSON decides.
-        FastReaderHandler<true> fast(nullptr, limits.max_depth);
-        if (FastJsonReader::parse(buffer, text.size(), fast)) return fast.root_is_object();
-        std::memcpy(buffer, text.data(), text.size());  // strings were decoded in place
-    }
+    // The fast reader first, as for documents (an agent's history has a
+    // tool call per turn); outside its subset RapidJSON decides.
+    FastReaderHandler<true> fast(nullptr, limits.max_depth);
+    if (fast_read(text, buffer, fast)) return fast.root_is_object();
     DepthLimitedHandler handler(nullptr, limits.max_depth);
     return read_padded<rapidjson::kParseInsituFlag>(text, buffer, limits, handler, "").ok() &&
            handler.root_is_object();
