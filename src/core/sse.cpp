@@ -127,4 +127,19 @@ void sse_append_event(std::string& out, std::string_view name, std::string_view 
 
 void sse_append_data(std::string& out, std::string_view data) { append_data_lines(out, data); }
 
+std::size_t sse_first_event_end(std::string_view bytes) {
+    const std::size_t n = bytes.size();
+    // Past the line terminator (LF, CRLF or CR) starting at `at`.
+    auto terminator_end = [&](std::size_t at) {
+        return bytes[at] == '\r' && at + 1 < n && bytes[at + 1] == '\n' ? at + 2 : at + 1;
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        if (bytes[i] != '\n' && bytes[i] != '\r') continue;
+        std::size_t next = terminator_end(i);
+        if (next < n && (bytes[next] == '\n' || bytes[next] == '\r')) return terminator_end(next);
+        i = next - 1;
+    }
+    return n;
+}
+
 }  // namespace llmproxy

@@ -100,6 +100,12 @@ void sse_append_event(std::string& out, std::string_view name, std::string_view 
 // Appends "data: <data>\n\n" (OpenAI style, unnamed events).
 void sse_append_data(std::string& out, std::string_view data);
 
+// Index just past the first blank line of `bytes` (the end of the first event
+// that is complete in them), or bytes.size() when none is. A place to split a
+// slice so its first event can be acted on before the rest: the parser takes
+// any split, so a terminator cut in two ("\r" | "\n") only moves the split.
+std::size_t sse_first_event_end(std::string_view bytes);
+
 // ---- implementation of the templates (and the per-line helper) ------------
 
 inline std::size_t SseParser::find_line_end(std::string_view bytes, std::size_t pos,

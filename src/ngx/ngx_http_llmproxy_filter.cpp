@@ -12,6 +12,7 @@
 
 #include "core/errors.hpp"
 #include "core/inflate.hpp"
+#include "core/sse.hpp"
 
 namespace llmproxy::ngx {
 namespace {
@@ -298,6 +299,53 @@ void flush_handler(ngx_event_t *ev) noexcept {
     }
 }
 
+// Feeds `data` one provider event at a time until the transcoder has output
+// something; returns what is left. Until the response is committed, a burst's
+// first output then leaves before the rest of the burst is transcoded.
+std::string_view feed_until_output(StreamTranscoder &transcoder, std::string_view data,
+                                   std::string &out) {
+    const std::size_t before = out.size();
+    while (!data.empty() && out.size() == before) {
+        std::size_t end = sse_first_event_end(data);
+        transcoder.feed(data.substr(0, end), out);
+        data.remove_prefix(end);
+    }
+    return data;
+}
+
+// Consumes the provider's bytes not transcoded (the attempt is discarded).
+void drop_pending(ngx_http_request_t *r, RequestCtx *ctx) {
+    while (ctx->pending != nullptr) {
+        ngx_chain_t *cl = ctx->pending;
+        cl->buf->pos = cl->buf->last;
+        if (cl->buf->last_in_chain || cl->buf->last_buf) {
+            ctx->at.upstream_complete = true;
+        }
+        ctx->pending = cl->next;
+        ngx_free_chain(r->pool, cl);
+    }
+}
+
+enum class FirstEvents { kSent, kDiscarded, kError };
+
+// The first events of a response (ctx->turn_events from `before` on): a
+// provider that answers 200 and then an error is a failed attempt that can
+// still be retried elsewhere; otherwise the client's header and these events
+// leave at once (time to first event).
+FirstEvents send_first_events(ngx_http_request_t *r, RequestCtx *ctx, std::size_t before) {
+    std::string &out = ctx->turn_events;
+    if (auto failure = leading_stream_error(ctx->client, std::string_view(out).substr(before))) {
+        ctx->at.stream_failure = std::move(failure);
+        ctx->at.mode = UpstreamMode::kDiscard;
+        out.resize(before);
+        return FirstEvents::kDiscarded;
+    }
+    if (commit_stream_header(ctx) != NGX_OK || flush_turn_events(r, ctx) == NGX_ERROR) {
+        return FirstEvents::kError;
+    }
+    return FirstEvents::kSent;
+}
+
 ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     if (in != nullptr && ngx_chain_add_copy(r->pool, &ctx->pending, in) != NGX_OK) {
         return NGX_ERROR;
@@ -317,7 +365,7 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     // The transcoder appends straight to this turn's events (no staging
     // copy); what it adds this call starts at `before`.
     std::string &out = ctx->turn_events;
-    const std::size_t before = out.size();
+    std::size_t before = out.size();
     // Room for about as much as comes in (a passthrough's output is its
     // input): one allocation instead of a doubling per size on the way up.
     std::size_t incoming = 0;
@@ -333,12 +381,28 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
         std::size_t n = static_cast<std::size_t>(b->last - b->pos);
         if (n > 0) {
             std::string_view data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
+            b->pos = b->last;
             if (!ctx->at.decode_error.empty()) {
                 ctx->at.transcoder->fail(502, ctx->at.decode_error, out);
             } else {
+                if (!ctx->committed) {
+                    data = feed_until_output(*ctx->at.transcoder, data, out);
+                    if (out.size() > before) {
+                        ctx->pending = cl->next;
+                        ngx_free_chain(r->pool, cl);
+                        switch (send_first_events(r, ctx, before)) {
+                        case FirstEvents::kDiscarded: drop_pending(r, ctx); return NGX_OK;
+                        case FirstEvents::kError: return NGX_ERROR;
+                        case FirstEvents::kSent: break;
+                        }
+                        before = out.size();  // the rest of this turn's events
+                        if (b->last_in_chain || b->last_buf) ctx->at.upstream_complete = true;
+                        ctx->at.transcoder->feed(data, out);
+                        continue;
+                    }
+                }
                 ctx->at.transcoder->feed(data, out);
             }
-            b->pos = b->last;
         }
         if (b->last_in_chain || b->last_buf) {
             ctx->at.upstream_complete = true;
@@ -349,28 +413,18 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     if (ctx->at.upstream_complete) {
         ctx->at.transcoder->finish(out);
     }
-    const bool added = out.size() > before;
-    if (!ctx->committed && added) {
-        // The first event decides: a provider that answers 200 and then an
-        // error is a failed attempt that can still be retried elsewhere.
-        if (auto failure = leading_stream_error(ctx->client, std::string_view(out).substr(before))) {
-            ctx->at.stream_failure = std::move(failure);
-            ctx->at.mode = UpstreamMode::kDiscard;
-            out.resize(before);
-            return NGX_OK;
-        }
+    // Output only at the end (an error event, or events the provider's end
+    // completed) is still the first.
+    if (!ctx->committed && out.size() > before) {
+        FirstEvents sent = send_first_events(r, ctx, before);
+        return sent == FirstEvents::kError ? NGX_ERROR : NGX_OK;
     }
-    bool first = added && !ctx->committed;
-    if (first && commit_stream_header(ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-    // The first events leave at once (time to first event). Later ones go
-    // out in the event-loop turn they arrived in, but together: nginx reads
-    // the provider in several buffers per turn, and the end of the response
-    // comes in a call of its own. One write per turn (the posted flush, or
-    // send_final with the response's end) instead of one per buffer. A
-    // large turn is written at once, for back-pressure.
-    if (!first && ctx->turn_events.size() < kTurnEventsMax) {
+    // Later events go out in the event-loop turn they arrived in, but
+    // together: nginx reads the provider in several buffers per turn, and
+    // the end of the response comes in a call of its own. One write per turn
+    // (the posted flush, or send_final with the response's end) instead of
+    // one per buffer. A large turn is written at once, for back-pressure.
+    if (ctx->turn_events.size() < kTurnEventsMax) {
         if (!ctx->turn_events.empty() && !ctx->flush_ev.posted) {
             ctx->flush_ev.handler = flush_handler;
             ctx->flush_ev.data = ctx;

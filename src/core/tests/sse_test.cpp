@@ -131,5 +131,34 @@ TEST(SseWriter, MultiLineDataKeepsEveryLine) {
     EXPECT_EQ(got, "x\n\ny");
 }
 
+// The split point used to send a burst's first event before the rest is
+// transcoded: just past the first blank line, whatever the line ends.
+TEST(SseFirstEventEnd, EndsAfterTheFirstBlankLine) {
+    EXPECT_EQ(sse_first_event_end("data: a\n\ndata: b\n\n"), 9u);
+    EXPECT_EQ(sse_first_event_end("event: x\r\ndata: a\r\n\r\ndata: b\r\n\r\n"), 21u);
+    EXPECT_EQ(sse_first_event_end("data: a\r\rdata: b"), 9u);
+    EXPECT_EQ(sse_first_event_end("data: a\n\r\nx"), 10u);
+    EXPECT_EQ(sse_first_event_end("\n\nrest"), 2u);
+    // No complete event: the whole slice.
+    EXPECT_EQ(sse_first_event_end(""), 0u);
+    EXPECT_EQ(sse_first_event_end("data: a\n"), 8u);
+    EXPECT_EQ(sse_first_event_end("data: a\r\ndata: b\r\n"), 18u);
+    EXPECT_EQ(sse_first_event_end("data: a\r"), 8u);
+    // Fed in two parts split there, the parser sees the same events.
+    const std::string_view stream = "event: x\r\ndata: 1\r\n\r\ndata: 2\n\ndata: 3\r\r";
+    std::vector<std::string> whole, split;
+    SseParser a, b;
+    auto into = [](std::vector<std::string>& v) {
+        return [&v](const SseEvent& ev) { v.emplace_back(std::string(ev.event) + "|" + std::string(ev.data)); };
+    };
+    ASSERT_TRUE(a.feed(stream, into(whole)));
+    std::size_t cut = sse_first_event_end(stream);
+    ASSERT_TRUE(b.feed(stream.substr(0, cut), into(split)));
+    EXPECT_EQ(split.size(), 1u);
+    ASSERT_TRUE(b.feed(stream.substr(cut), into(split)));
+    EXPECT_EQ(split, whole);
+    EXPECT_EQ(whole.size(), 3u);
+}
+
 }  // namespace
 }  // namespace llmproxy
