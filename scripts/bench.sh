@@ -9,8 +9,9 @@
 #   gateway   the same nginx binary with the llmproxy module (when built)
 #   gateway-noka  (full mode) the gateway with providers that name no upstream block
 # Load: wrk with bench/wrk/post.lua (non-stream cases, and streams at >= 32
-# connections); bench/tools/stream-client.mjs for streams at 1 connection (time
-# to first event, inter-event gaps) and for the held concurrent streams.
+# connections); build/stream-client (bench/tools/stream_client.cpp) for streams
+# at 1 connection (time to first event, inter-event gaps) and for the held
+# concurrent streams.
 # Baseline and gateway alternate (A B, then B A) case by case in every round;
 # the table (bench/tools/report.mjs) shows medians over rounds.
 # See bench/README.md for what each figure means.
@@ -45,6 +46,7 @@ PAYLOADS=$BENCH/payloads
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${LLMPROXY_MODULE:-$REPO/build/ngx_http_llmproxy_module.so}
 CTL=${LLMPROXY_CTL:-$REPO/build/llmproxy-ctl}
+STREAM_CLIENT=${LLMPROXY_STREAM_CLIENT:-$REPO/build/stream-client}
 SERVER_CONF=$REPO/conf/llmproxy-server.conf
 
 mode=full rounds='' duration='' conns='' cases='' hold='' drip_events='' drip_interval='' hold_bodies=''
@@ -94,6 +96,8 @@ for c in $conns; do [[ $c =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: bad conne
 for tool in "$NGINX" wrk node curl; do
   command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found" >&2; exit 2; }
 done
+# The baseline's streams are measured with it too: without it there is no table.
+[[ -x $STREAM_CLIENT ]] || { echo "bench.sh: $STREAM_CLIENT not built (run scripts/build.sh)" >&2; exit 2; }
 
 # ---------------------------------------------------------------- run directory
 mkdir -p "$REPO/build/bench"
@@ -404,7 +408,7 @@ measure() {  # round conns case arm [warmup]
     tool=stream
     local hargs=() h
     for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
-    out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$port$path" \
+    out=$("${LOADGEN[@]}" "$STREAM_CLIENT" --url "http://127.0.0.1:$port$path" \
       --body "${BODY[$c]}" --conns 1 --warmup "$stream_warmup" --duration "$stream_secs" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
   else
     tool=wrk
@@ -533,7 +537,7 @@ if ((hold > 0)); then
       sampler_pid=$!
       started_pids+=("$sampler_pid:TERM")
       log "holding $hold streams on $arm ($body body, $drip_events events, ${drip_interval} ms apart)"
-      out=$("${LOADGEN[@]}" node "$BENCH/tools/stream-client.mjs" --url "http://127.0.0.1:$(arm_port "$arm")$path" \
+      out=$("${LOADGEN[@]}" "$STREAM_CLIENT" --url "http://127.0.0.1:$(arm_port "$arm")$path" \
         --body "$body_file" --hold "$hold" --timeout "$hold_timeout" "${hargs[@]}" 2>>"$RUN/client.log" || true)
       rm -f "$RUN/sampling"
       wait "$sampler_pid" 2>/dev/null || true
