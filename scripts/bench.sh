@@ -554,6 +554,10 @@ fi
   printf '"pinning":%s,"nproc":%s,"loadavg_start":"%s","loadavg_end":"%s",' "$(json_str "$pin_text")" "$(nproc)" "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf '"date":"%s","git":"%s","nginx":%s,' "$(date -u +%FT%TZ)" "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$(json_str "$("$NGINX" -v 2>&1)")"
   printf '"hold_events":%s,"hold_interval_ms":%s,' "$drip_events" "$drip_interval"
+  # Events in the mock's streams (one blank line ends each): what the stream
+  # client must count on every baseline stream.
+  printf '"mock_stream_events":{"openai":%s,"anthropic":%s},' \
+    "$(grep -c '^$' "$PAYLOADS/openai-stream.sse")" "$(grep -c '^$' "$PAYLOADS/anthropic-stream.sse")"
   # Worker crashes and alerts in the gateways' logs (nginx respawns crashed workers).
   printf '"gateway_log":{"crashes":%s,"alerts":%s},' \
     "$(cat "$RUN"/gateway*/error.log 2>/dev/null | grep -c 'exited on signal' || true)" \

@@ -224,6 +224,13 @@ const harnessProblems = [];
 for (const run of runs) {
   const v = view(run);
   if (run.arm === 'base' && (v.failed || v.errors > 0)) harnessProblems.push(`${run.case} baseline at ${run.conns} conns: ${v.failed ? 'no result' : `${v.errors} errors`}`);
+  // The stream client counts the events of every stream it times; on the
+  // baseline, which passes the mock's stream unchanged, that count is known.
+  const eps = run.tool === 'stream' && !v.failed && run.result.streams > 0 ? run.result.events_per_stream : null;
+  if (eps && meta.mock_stream_events && (run.arm === 'base' || run.arm === 'basesame')) {
+    const want = meta.mock_stream_events[run.arm === 'basesame' || run.case === 'c2' ? 'openai' : 'anthropic'];
+    if (eps.min !== want || eps.max !== want) harnessProblems.push(`${run.case} ${run.arm}: the stream client counted ${eps.min}..${eps.max} events per stream, the mock sends ${want}`);
+  }
 }
 for (const c of cases) {
   if (c !== 'c5' && !meta.na[`${c}/base`] && !runs.some((r) => r.case === c && r.arm === 'base')) harnessProblems.push(`${c}: no baseline run`);
