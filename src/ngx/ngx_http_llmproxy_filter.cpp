@@ -368,47 +368,49 @@ ngx_int_t transcode(ngx_http_request_t *r, RequestCtx *ctx, ngx_chain_t *in) {
     std::size_t before = out.size();
     // Room for about as much as comes in (a passthrough's output is its
     // input): one allocation instead of a doubling per size on the way up.
-    std::size_t incoming = 0;
-    for (ngx_chain_t *cl = ctx->pending; cl != nullptr; cl = cl->next) {
-        incoming += static_cast<std::size_t>(cl->buf->last - cl->buf->pos);
-    }
-    if (out.capacity() - before < incoming) {
-        out.reserve(before + incoming);
-    }
+    auto reserve_for = [&out](std::size_t incoming, ngx_chain_t *more) {
+        for (ngx_chain_t *cl = more; cl != nullptr; cl = cl->next) {
+            incoming += static_cast<std::size_t>(cl->buf->last - cl->buf->pos);
+        }
+        if (out.capacity() - out.size() < incoming) {
+            out.reserve(out.size() + incoming);
+        }
+    };
+    reserve_for(0, ctx->pending);
     while (ctx->pending != nullptr) {
         ngx_chain_t *cl = ctx->pending;
         ngx_buf_t *b = cl->buf;
         std::size_t n = static_cast<std::size_t>(b->last - b->pos);
+        std::string_view data;
         if (n > 0) {
-            std::string_view data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
+            data = decoded(ctx, {reinterpret_cast<const char *>(b->pos), n});
             b->pos = b->last;
-            if (!ctx->at.decode_error.empty()) {
-                ctx->at.transcoder->fail(502, ctx->at.decode_error, out);
-            } else {
-                if (!ctx->committed) {
-                    data = feed_until_output(*ctx->at.transcoder, data, out);
-                    if (out.size() > before) {
-                        ctx->pending = cl->next;
-                        ngx_free_chain(r->pool, cl);
-                        switch (send_first_events(r, ctx, before)) {
-                        case FirstEvents::kDiscarded: drop_pending(r, ctx); return NGX_OK;
-                        case FirstEvents::kError: return NGX_ERROR;
-                        case FirstEvents::kSent: break;
-                        }
-                        before = out.size();  // the rest of this turn's events
-                        if (b->last_in_chain || b->last_buf) ctx->at.upstream_complete = true;
-                        ctx->at.transcoder->feed(data, out);
-                        continue;
-                    }
-                }
-                ctx->at.transcoder->feed(data, out);
-            }
         }
         if (b->last_in_chain || b->last_buf) {
             ctx->at.upstream_complete = true;
         }
         ctx->pending = cl->next;
         ngx_free_chain(r->pool, cl);
+        if (!ctx->at.decode_error.empty()) {
+            if (n > 0) ctx->at.transcoder->fail(502, ctx->at.decode_error, out);
+            continue;
+        }
+        if (!ctx->committed && !data.empty()) {
+            data = feed_until_output(*ctx->at.transcoder, data, out);
+            if (out.size() > before) {
+                switch (send_first_events(r, ctx, before)) {
+                case FirstEvents::kDiscarded: drop_pending(r, ctx); return NGX_OK;
+                case FirstEvents::kError: return NGX_ERROR;
+                case FirstEvents::kSent: break;
+                }
+                // The rest of this turn's events, in the string sent before.
+                before = out.size();
+                reserve_for(data.size(), ctx->pending);
+            }
+        }
+        if (!data.empty()) {
+            ctx->at.transcoder->feed(data, out);
+        }
     }
     if (ctx->at.upstream_complete) {
         ctx->at.transcoder->finish(out);
