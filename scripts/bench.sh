@@ -8,10 +8,9 @@
 #   baseline  stock nginx, plain proxy_pass to the mock with upstream keepalive
 #   gateway   the same nginx binary with the llmproxy module (when built)
 #   gateway-noka  (full mode) the gateway with providers that name no upstream block
-# Load: wrk with bench/wrk/post.lua (non-stream cases, and streams at >= 32
-# connections); build/stream-client (bench/tools/stream_client.cpp) for streams
-# at 1 connection (time to first event, inter-event gaps) and for the held
-# concurrent streams.
+# Load: wrk with bench/wrk/post.lua at 32+ connections (throughput);
+# build/stream-client (bench/tools/stream_client.cpp) at 1 connection (latency,
+# time to first event, inter-event gaps) and for the held concurrent streams.
 # Baseline and gateway alternate (A B, then B A) case by case in every round;
 # the table (bench/tools/report.mjs) shows medians over rounds.
 # See bench/README.md for what each figure means.
@@ -79,13 +78,13 @@ esac
 [[ $rounds =~ ^[1-9][0-9]?$ && $duration =~ ^[1-9][0-9]?$ && $hold =~ ^[0-9]+$ && $drip_events =~ ^[0-9]+$ ]] ||
   { echo "bench.sh: rounds 1-99, duration 1-99 s, hold and drip-events must be numbers" >&2; exit 2; }
 # Short modes (quick, smoke) keep within their time budget: 1-connection
-# stream runs last half the duration (the stream client takes fractions, wrk
-# does not), and the invalid-key flood, which has no 1-connection target, runs
+# runs last half the duration (the native client takes fractions, wrk does
+# not), and the invalid-key flood, which has no 1-connection target, runs
 # only at 32+ connections when any are measured.
 stream_duration=$duration
 ((short)) && stream_duration=$(awk -v d="$duration" 'BEGIN { print d / 2 }')
-# Unrecorded lead-in of every 1-connection stream run (bench/README.md: a fresh
-# client's first streams are most of a short run's p99 tail, on both arms).
+# Unrecorded lead-in of every 1-connection run (bench/README.md: both proxies'
+# caches are cold after the other arm ran).
 stream_warmup=0.5
 ((short)) && stream_warmup=0.25
 settle=1   # seconds between the end of load and the "after" RSS reading
@@ -404,10 +403,15 @@ measure() {  # round conns case arm [warmup]
   local before=0
   if [[ ${KIND[$c]} == reject ]]; then mock_settle; before=$MOCK_COUNT MOCK_READS=0; fi
   t0=$(cpu_ticks "$server") m0=$(cpu_ticks mock)
-  if [[ ${KIND[$c]} == stream && $n -eq 1 ]]; then
-    tool=stream
+  if ((n == 1)); then
+    # One connection: latency. wrk's p99 there is its own (about 2.3 ms, 28x
+    # its p50, on both arms); the native client's is the proxies'.
+    tool=client
     local hargs=() h
-    for h in "${HEADERS[@]}"; do hargs+=(--header "$h"); done
+    for h in "${HEADERS[@]}"; do
+      if [[ $h == X-Bench-Invalid-Keys:* ]]; then hargs+=(--invalid-key-header "${h#*: }" --expect-status 401)
+      else hargs+=(--header "$h"); fi
+    done
     out=$("${LOADGEN[@]}" "$STREAM_CLIENT" --url "http://127.0.0.1:$port$path" \
       --body "${BODY[$c]}" --conns 1 --warmup "$stream_warmup" --duration "$stream_secs" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
   else

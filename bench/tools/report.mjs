@@ -27,7 +27,10 @@ const CLK_TCK = 100; // /proc/<pid>/stat ticks per second on Linux
 function view(run) {
   const r = run.result || {};
   if (r.failed) return { failed: true, errors: 1 };
-  const busy = (ticks) => (r.duration_s ? ticks / CLK_TCK / r.duration_s : null);
+  // The native client's warm-up is inside the CPU reading: its figures for
+  // the whole run (elapsed_s, served) go with it.
+  const secs = r.elapsed_s || r.duration_s;
+  const busy = (ticks) => (secs ? ticks / CLK_TCK / secs : null);
   const load = { util: busy(run.cpu_ticks), mockUtil: busy(run.mock_cpu_ticks) };
   if (run.tool === 'wrk') {
     const e = r.errors;
@@ -41,11 +44,14 @@ function view(run) {
       leaked: run.leaked,
     };
   }
+  // The native client (one connection): whole responses, and for streams
+  // the arrival of their events.
   return {
     ...load,
     rate: r.streams_per_s, count: r.streams, errors: r.errors,
+    p50: r.total_us.p50, p99: r.total_us.p99,
     ttfe50: r.ttfe_us.p50, ttfe99: r.ttfe_us.p99, gap99: r.gap_us.p99,
-    cpuUs: r.streams ? (run.cpu_ticks * 1e6) / CLK_TCK / r.streams : null,
+    cpuUs: (r.served || r.streams) ? (run.cpu_ticks * 1e6) / CLK_TCK / (r.served || r.streams) : null,
   };
 }
 const byKey = new Map();
@@ -226,9 +232,10 @@ for (const run of runs) {
   if (run.arm === 'base' && (v.failed || v.errors > 0)) harnessProblems.push(`${run.case} baseline at ${run.conns} conns: ${v.failed ? 'no result' : `${v.errors} errors`}`);
   // The stream client counts the events of every stream it times; on the
   // baseline, which passes the mock's stream unchanged, that count is known.
-  const eps = run.tool === 'stream' && !v.failed && run.result.streams > 0 ? run.result.events_per_stream : null;
-  if (eps && meta.mock_stream_events && (run.arm === 'base' || run.arm === 'basesame')) {
-    const want = meta.mock_stream_events[run.arm === 'basesame' || run.case === 'c2' ? 'openai' : 'anthropic'];
+  const mockStream = run.arm === 'basesame' ? 'openai' : run.arm === 'base' ? { c2: 'openai', c3b: 'anthropic', c4: 'anthropic' }[run.case] : null;
+  const eps = run.tool === 'client' && mockStream && !v.failed && run.result.streams > 0 ? run.result.events_per_stream : null;
+  if (eps && meta.mock_stream_events) {
+    const want = meta.mock_stream_events[mockStream];
     if (eps.min !== want || eps.max !== want) harnessProblems.push(`${run.case} ${run.arm}: the stream client counted ${eps.min}..${eps.max} events per stream, the mock sends ${want}`);
   }
 }

@@ -1,7 +1,8 @@
-// Streaming client for scripts/bench.sh: raw HTTP/1.1 over non-blocking
-// sockets and one epoll loop, recording the arrival time of every SSE event.
-// Native (no runtime, no garbage collector) so that the client's own pauses
-// do not land in the time-to-first-event tail it measures.
+// Client for scripts/bench.sh's one-connection runs: raw HTTP/1.1 over
+// non-blocking sockets and one epoll loop, recording the arrival time of every
+// SSE event (and of every whole response). Native (no runtime, no garbage
+// collector) so that the client's own pauses do not land in the latency tail
+// it measures.
 //
 // Latency mode (default): C persistent connections each send stream requests
 // back to back for --duration seconds (or --count streams in total), then print
@@ -13,8 +14,11 @@
 // own connection, wait until all finish; report how many completed cleanly and
 // the peak number open at the same time. For the slow "drip" mock.
 //
-// A stream counts as ok when the status is 200 and the body ends with a
-// terminal event ("[DONE]" or "message_stop").
+// A response counts as ok when its status is the expected one (200, or
+// --expect-status) and, for an event stream, the body ends with a terminal
+// event ("[DONE]" or "message_stop"). --invalid-key-header NAME sends header
+// NAME with a well-formed but unknown key that changes on every request (1,024
+// pre-built requests, round-robin): the auth-rejection flood.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -60,6 +64,9 @@ struct Options {
     std::string host, port = "80", target;  // target: path and query
     std::string body;
     std::vector<std::string> headers;
+    std::vector<std::string> requests;  // whole requests, sent round-robin
+    std::string invalid_key_header;
+    int expect_status = 200;
     int conns = 1;
     double duration = 0, warmup = 0, timeout = 60, idle = 10;
     long count = 0, hold = 0, batch = 250, batch_ms = 20;
@@ -96,6 +103,8 @@ Options parse_args(int argc, char **argv) {
         else if (a == "--batch-ms") o.batch_ms = static_cast<long>(number());
         else if (a == "--timeout") o.timeout = number();
         else if (a == "--idle-timeout") o.idle = number();
+        else if (a == "--expect-status") o.expect_status = static_cast<int>(number());
+        else if (a == "--invalid-key-header") o.invalid_key_header = value();
         else die("unknown argument " + a);
     }
     if (url.empty() || o.body.empty()) die("--url and --body are required");
@@ -112,8 +121,22 @@ Options parse_args(int argc, char **argv) {
     std::string head = "POST " + o.target + " HTTP/1.1\r\nHost: " + authority +
                        "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\n";
     for (const auto &h : o.headers) head += h + "\r\n";
-    head += "Content-Length: " + std::to_string(o.body.size()) + "\r\n\r\n";
-    o.body = head + o.body;  // from here on: the whole request
+    const std::string tail = "Content-Length: " + std::to_string(o.body.size()) + "\r\n\r\n" + o.body;
+    if (o.invalid_key_header.empty()) {
+        o.requests.push_back(head + tail);
+    } else {
+        static constexpr std::string_view kBase62 =
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        std::uint64_t state = static_cast<std::uint64_t>(now_ns()) | 1;
+        for (int i = 0; i < 1024; ++i) {
+            std::string key = "sk-llmp-";
+            for (int j = 0; j < 43; ++j) {
+                state ^= state << 13, state ^= state >> 7, state ^= state << 17;  // xorshift64
+                key += kBase62[state % kBase62.size()];
+            }
+            o.requests.push_back(head + o.invalid_key_header + ": " + key + "\r\n" + tail);
+        }
+    }
     return o;
 }
 
@@ -124,6 +147,7 @@ class ResponseParser {
 public:
     int status = 0;
     bool keep_alive = true;
+    bool event_stream = false;
     long events = 0;
 
     // Feeds bytes; returns the number consumed when the response completed
@@ -182,6 +206,10 @@ public:
         return -1;
     }
 
+    // A whole answer: a stream that ended with its terminal event, or a
+    // complete non-stream body.
+    bool complete() const { return !event_stream || terminal(); }
+
     bool terminal() const {
         std::string_view t(tail_);
         return t.find("[DONE]") != std::string_view::npos || t.find("message_stop") != std::string_view::npos;
@@ -213,6 +241,7 @@ private:
             if (name == "content-length") remaining_ = std::strtoul(value.c_str(), nullptr, 10);
             else if (name == "transfer-encoding" && value.find("chunked") != std::string::npos) chunked_ = true;
             else if (name == "connection") keep_alive = value != "close";
+            else if (name == "content-type") event_stream = value.rfind("text/event-stream", 0) == 0;
         }
         return true;
     }
@@ -244,7 +273,7 @@ private:
 };
 
 struct Stats {
-    long ok = 0, errors = 0, events_min = -1, events_max = 0, events = 0, peak_open = 0;
+    long ok = 0, served = 0, errors = 0, events_min = -1, events_max = 0, events = 0, peak_open = 0;
     std::map<std::string, long> error_kinds;
     std::vector<double> ttfe, gaps, total;
     void error(const std::string &kind) {
@@ -256,7 +285,8 @@ struct Stats {
 struct Conn {
     int fd = -1;
     std::unique_ptr<ResponseParser> parser;
-    std::size_t sent = 0;          // bytes of the request written
+    const std::string *request = nullptr;  // the one in flight
+    std::size_t sent = 0;                  // bytes of it written
     std::int64_t t0 = 0;           // request start (0: none in flight)
     std::int64_t first_at = 0, last_at = 0, last_io = 0;
     bool connected = false, counted_open = false, finished = false;
@@ -294,6 +324,8 @@ public:
         out << "{\"mode\":\"latency\",\"conns\":" << opts_.conns << ",\"warmup_s\":" << opts_.warmup
             << ",\"streams\":" << stats_.ok << ",\"errors\":" << stats_.errors << ",\"error_kinds\":" << kinds()
             << ",\"duration_s\":" << fixed(secs, 3) << ",\"streams_per_s\":" << fixed(stats_.ok / secs, 1)
+            // With the warm-up: what the servers' CPU time over the whole run paid for.
+            << ",\"served\":" << stats_.served << ",\"elapsed_s\":" << fixed(us_between(begin, now_ns()) / 1e6, 3)
             << ",\"events_per_stream\":{\"min\":" << (stats_.ok ? std::to_string(stats_.events_min) : "null")
             << ",\"max\":" << stats_.events_max << "},\"ttfe_us\":" << percentiles(stats_.ttfe, {50, 90, 99})
             << ",\"gap_us\":" << percentiles(stats_.gaps, {50, 99, 99.9})
@@ -391,6 +423,7 @@ private:
     }
 
     void send_request(Conn &c) {
+        c.request = &opts_.requests[next_request_++ % opts_.requests.size()];
         c.parser = std::make_unique<ResponseParser>();
         c.first_at = 0;
         c.sent = 0;
@@ -399,8 +432,8 @@ private:
     }
 
     void write_some(Conn &c) {
-        while (c.sent < opts_.body.size()) {
-            ssize_t n = ::send(c.fd, opts_.body.data() + c.sent, opts_.body.size() - c.sent, MSG_NOSIGNAL);
+        while (c.sent < c.request->size()) {
+            ssize_t n = ::send(c.fd, c.request->data() + c.sent, c.request->size() - c.sent, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EAGAIN) return;  // EPOLLOUT resumes
                 close_conn(c, "write");
@@ -481,15 +514,18 @@ private:
     // Returns whether the connection is still open with a request in flight.
     bool response_done(Conn &c, std::int64_t t) {
         ResponseParser &p = *c.parser;
-        bool ok = p.status == 200 && p.terminal();
+        bool ok = p.status == opts_.expect_status && p.complete();
+        const std::string failure =
+            ok ? "" : p.status == opts_.expect_status ? "unterminated" : "status_" + std::to_string(p.status);
         if (hold_) {
             c.finished = true;
             if (ok) ++stats_.ok;
-            else stats_.error(p.status == 200 ? "unterminated" : "status_" + std::to_string(p.status));
+            else stats_.error(failure);
             close_conn(c, nullptr);
             return false;
         }
         if (ok) {
+            ++stats_.served;
             if (recorded(c)) {
                 ++stats_.ok;
                 stats_.total.push_back(us_between(c.t0, t));
@@ -497,7 +533,7 @@ private:
                 stats_.events_max = std::max(stats_.events_max, p.events);
             }
         } else {
-            stats_.error(p.status == 200 ? "unterminated" : "status_" + std::to_string(p.status));
+            stats_.error(failure);
         }
         c.t0 = 0;
         bool keep = p.keep_alive;
@@ -558,7 +594,9 @@ private:
                     send_request(c);
                     if (c.fd < 0) continue;
                 }
-                if (c.connected && c.sent < opts_.body.size() && (ev & EPOLLOUT)) write_some(c);
+                if (c.connected && c.request != nullptr && c.sent < c.request->size() && (ev & EPOLLOUT)) {
+                    write_some(c);
+                }
                 if (c.fd >= 0 && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) on_readable(c);
             }
             if (now_ns() >= next_check) {
@@ -576,6 +614,7 @@ private:
     bool hold_ = false;
     std::vector<std::unique_ptr<Conn>> conns_;
     long open_ = 0, holding_ = 0, started_ = 0;
+    std::size_t next_request_ = 0;
     std::int64_t record_from_ = 0, deadline_ = 0;
     Stats stats_;
 };
