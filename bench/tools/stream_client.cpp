@@ -162,7 +162,7 @@ public:
                 if (end == std::string::npos) return -1;
                 i = n - (head_.size() - (end + 4));
                 if (!parse_head(std::string_view(head_).substr(0, end))) return -2;
-                if (!chunked_ && remaining_ == 0) return finish(i);
+                if (!chunked_ && remaining_ == 0) return static_cast<long>(i);
                 state_ = chunked_ ? State::kSize : State::kBody;
             } else if (state_ == State::kBody) {
                 std::size_t take = std::min<std::size_t>(remaining_, n - i);
@@ -170,7 +170,7 @@ public:
                 i += take;
                 remaining_ -= take;
                 if (remaining_ == 0) {
-                    if (!chunked_) return finish(i);
+                    if (!chunked_) return static_cast<long>(i);
                     state_ = State::kCrlf;
                     line_.clear();
                 }
@@ -189,7 +189,7 @@ public:
                 if (state_ == State::kCrlf) {
                     state_ = State::kSize;
                 } else if (state_ == State::kTrailer) {
-                    if (line.empty()) return finish(i);
+                    if (line.empty()) return static_cast<long>(i);
                 } else {
                     char *end = nullptr;
                     unsigned long size = std::strtoul(line.c_str(), &end, 16);
@@ -217,8 +217,6 @@ public:
 
 private:
     enum class State { kHead, kBody, kSize, kCrlf, kTrailer };
-
-    long finish(std::size_t consumed) { return static_cast<long>(consumed); }
 
     bool parse_head(std::string_view text) {
         std::size_t eol = text.find("\r\n");
