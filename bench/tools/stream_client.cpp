@@ -288,6 +288,7 @@ struct Conn {
     std::int64_t t0 = 0;           // request start (0: none in flight)
     std::int64_t first_at = 0, last_at = 0, last_io = 0;
     bool connected = false, counted_open = false, finished = false;
+    bool watching_out = true;  // registered for EPOLLOUT (connecting, or a request waits)
 };
 
 class Client {
@@ -433,12 +434,27 @@ private:
         while (c.sent < c.request->size()) {
             ssize_t n = ::send(c.fd, c.request->data() + c.sent, c.request->size() - c.sent, MSG_NOSIGNAL);
             if (n < 0) {
-                if (errno == EAGAIN) return;  // EPOLLOUT resumes
+                if (errno == EAGAIN) {
+                    watch_writable(c, true);  // EPOLLOUT resumes
+                    return;
+                }
                 close_conn(c, "write");
                 return;
             }
             c.sent += static_cast<std::size_t>(n);
         }
+        watch_writable(c, false);
+    }
+
+    // Readable always; writable only while connecting or while a request
+    // waits on a full socket buffer (level-triggered, so not otherwise).
+    void watch_writable(Conn &c, bool writable) {
+        if (c.watching_out == writable) return;
+        c.watching_out = writable;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | (writable ? EPOLLOUT : 0u);
+        ev.data.ptr = &c;
+        epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &ev);
     }
 
     bool recorded(const Conn &c) const { return !hold_ && c.t0 >= record_from_; }
@@ -585,10 +601,6 @@ private:
                         continue;
                     }
                     c.connected = true;
-                    epoll_event mod{};
-                    mod.events = EPOLLIN | EPOLLRDHUP;
-                    mod.data.ptr = &c;
-                    epoll_ctl(epfd_, EPOLL_CTL_MOD, c.fd, &mod);
                     send_request(c);
                     if (c.fd < 0) continue;
                 }
