@@ -81,12 +81,12 @@ esac
 # runs last half the duration (the native client takes fractions, wrk does
 # not), and the invalid-key flood, which has no 1-connection target, runs
 # only at 32+ connections when any are measured.
-stream_duration=$duration
-((short)) && stream_duration=$(awk -v d="$duration" 'BEGIN { print d / 2 }')
+client_duration=$duration
+((short)) && client_duration=$(awk -v d="$duration" 'BEGIN { print d / 2 }')
 # Unrecorded lead-in of every 1-connection run (bench/README.md: both proxies'
 # caches are cold after the other arm ran).
-stream_warmup=0.5
-((short)) && stream_warmup=0.25
+client_warmup=0.5
+((short)) && client_warmup=0.25
 settle=1   # seconds between the end of load and the "after" RSS reading
 ((short)) && settle=0.5
 for b in $hold_bodies; do [[ $b == compact || $b == large ]] || { echo "bench.sh: hold body is compact or large" >&2; exit 2; }; done
@@ -95,7 +95,7 @@ for c in $conns; do [[ $c =~ ^[1-9][0-9]{0,3}$ ]] || { echo "bench.sh: bad conne
 for tool in "$NGINX" wrk node curl; do
   command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found" >&2; exit 2; }
 done
-# The baseline's streams are measured with it too: without it there is no table.
+# Every 1-connection run and the held streams use it, the baseline's too.
 [[ -x $STREAM_CLIENT ]] || { echo "bench.sh: $STREAM_CLIENT not built (run scripts/build.sh)" >&2; exit 2; }
 
 # ---------------------------------------------------------------- run directory
@@ -396,8 +396,8 @@ measure() {  # round conns case arm [warmup]
   local r=$1 n=$2 c=$3 arm=$4 warm=${5:-0} port path server t0 t1 m0 m1 out json leaked=null tool key
   port=$(arm_port "$arm") path=$(arm_path "$c" "$arm") server=$(server_of "$arm")
   key=$(arm_key "$arm")
-  local secs=$duration stream_secs=$stream_duration
-  ((warm)) && secs=1 stream_secs=1
+  local secs=$duration client_secs=$client_duration
+  ((warm)) && secs=1 client_secs=1
   client_headers "${CLIENT[$c]}" "$key"
   [[ ${KIND[$c]} == reject ]] && HEADERS[0]='X-Bench-Invalid-Keys: x-api-key'
   local before=0
@@ -413,7 +413,7 @@ measure() {  # round conns case arm [warmup]
       else hargs+=(--header "$h"); fi
     done
     out=$("${LOADGEN[@]}" "$STREAM_CLIENT" --url "http://127.0.0.1:$port$path" \
-      --body "${BODY[$c]}" --conns 1 --warmup "$stream_warmup" --duration "$stream_secs" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
+      --body "${BODY[$c]}" --conns 1 --warmup "$client_warmup" --duration "$client_secs" --timeout 30 "${hargs[@]}" 2>>"$RUN/client.log" || true)
   else
     tool=wrk
     out=$("${LOADGEN[@]}" wrk -t1 -c"$n" -d"${secs}s" --timeout 10s -s "$BENCH/wrk/post.lua" \

@@ -51,7 +51,7 @@ function view(run) {
     rate: r.streams_per_s, count: r.streams, errors: r.errors,
     p50: r.total_us.p50, p99: r.total_us.p99,
     ttfe50: r.ttfe_us.p50, ttfe99: r.ttfe_us.p99, gap99: r.gap_us.p99,
-    cpuUs: (r.served || r.streams) ? (run.cpu_ticks * 1e6) / CLK_TCK / (r.served || r.streams) : null,
+    cpuUs: r.served ? (run.cpu_ticks * 1e6) / CLK_TCK / r.served : null,
   };
 }
 const byKey = new Map();
